@@ -1,0 +1,109 @@
+"""Reports: the per-class table (terminal, CSV, JSON) and the multi-seed "best / mean / std" table.
+
+Input: the dict ``DetectionEvaluator.compute()`` returns (fractions; None where undefined).
+The table prints percentages; "#objects" is the non-difficult count (the devkit's npos).
+``aggregate_runs`` takes several runs (dicts or JSON paths) -> {metric: {best, mean, std, n,
+values}}; metrics are dotted paths ("coco.AP", "checkout.cAcc"). std is the population std
+(numpy's default, ddof=0) unless ``ddof`` says otherwise; the paper does not state which.
+"""
+import csv
+import json
+import os
+
+import numpy as np
+
+DEFAULT_METRICS = ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage", "mAP_50_95")
+LOWER_IS_BETTER = {"checkout.ACD", "checkout.mCCD"}
+NOT_PERCENT = {"checkout.ACD"}
+COLUMNS = ("class", "AP07", "AP-area", "accuracy", "#objects")
+
+
+def _pct(x):
+    return "-" if x is None else f"{100.0 * x:.2f}"
+
+
+def table_rows(result):
+    pc = result["per_class"]
+    rows = [[name, pc["ap50_voc07"][i], pc["ap50_area"][i], pc["accuracy"][i],
+             pc["num_objects"][i]] for i, name in enumerate(pc["class"])]
+    rows.append(["mean", result["mAP50_voc07"], result["mAP50_area"], result["box_accuracy"],
+                 result["num_objects"]])
+    return rows
+
+
+def format_table(result):
+    rows = [[r[0], _pct(r[1]), _pct(r[2]), _pct(r[3]), str(r[4])] for r in table_rows(result)]
+    widths = [max(len(str(x)) for x in col) for col in zip(COLUMNS, *rows)]
+    line = lambda r: "  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w)
+                               for i, (x, w) in enumerate(zip(r, widths)))
+    out = [line(COLUMNS), "-" * (sum(widths) + 2 * (len(widths) - 1))]
+    out += [line(r) for r in rows[:-1]] + [out[1], line(rows[-1])]
+    out.append(f"box coverage {_pct(result['box_coverage'])}  "
+               f"mAP@[.5:.95] (devkit matching) {_pct(result['mAP_50_95'])}")
+    if "coco" in result:
+        c = result["coco"]
+        out.append(f"COCO AP {_pct(c['AP'])}  AP50 {_pct(c['AP50'])}  AP75 {_pct(c['AP75'])}")
+    if "checkout" in result:
+        c = result["checkout"]
+        out.append(f"checkout @{c['score_threshold']:.2f}: cAcc {_pct(c['cAcc'])}  "
+                   f"ACD {c['ACD']:.3f}  mCCD {_pct(c['mCCD'])}  mCIoU {_pct(c['mCIoU'])}")
+        if "sweep" in c:
+            b = c["sweep"]["best"]
+            out.append(f"best threshold by cAcc: {b['score_threshold']:.2f} "
+                       f"(cAcc {_pct(b['cAcc'])}, ACD {b['ACD']:.3f})")
+    return "\n".join(out)
+
+
+def write_csv(result, path):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        writer.writerows([["" if x is None else x for x in r] for r in table_rows(result)])
+
+
+def write_json(result, path):
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+def save_report(result, out_dir, name="eval"):
+    """Write ``name``.csv and ``name``.json under ``out_dir``; return the table text."""
+    os.makedirs(out_dir, exist_ok=True)
+    write_csv(result, os.path.join(out_dir, f"{name}.csv"))
+    write_json(result, os.path.join(out_dir, f"{name}.json"))
+    return format_table(result)
+
+
+def _lookup(result, dotted):
+    for key in dotted.split("."):
+        result = result.get(key) if isinstance(result, dict) else None
+    return result
+
+
+def aggregate_runs(runs, metrics=DEFAULT_METRICS, ddof=0):
+    loaded = []
+    for run in runs:
+        if isinstance(run, (str, os.PathLike)):
+            with open(run) as f:
+                run = json.load(f)
+        loaded.append(run)
+    out = {}
+    for metric in metrics:
+        values = [v for v in (_lookup(r, metric) for r in loaded) if v is not None]
+        if not values:
+            continue
+        arr = np.asarray(values, dtype=np.float64)
+        best = arr.min() if metric in LOWER_IS_BETTER else arr.max()
+        std = float(arr.std(ddof=ddof)) if len(arr) > ddof else float("nan")
+        out[metric] = {"best": float(best), "mean": float(arr.mean()), "std": std,
+                       "n": len(arr), "values": values}
+    return out
+
+
+def format_aggregate_table(aggregate):
+    lines = [f"{'metric':<16}{'best':>9}{'mean':>9}{'std':>9}{'n':>4}"]
+    for metric, a in aggregate.items():
+        k = 1.0 if metric in NOT_PERCENT else 100.0
+        lines.append(f"{metric:<16}{k * a['best']:>9.2f}{k * a['mean']:>9.2f}"
+                     f"{k * a['std']:>9.2f}{a['n']:>4}")
+    return "\n".join(lines)

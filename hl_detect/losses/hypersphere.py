@@ -1,0 +1,146 @@
+"""``HypersphereLoss``: the state of the hypersphere loss and its per-step schedule.
+
+Shapes: R RoIs, d feature size, C foreground classes, K = C centers (C + 1 with a
+background center). Buffers: ``centers`` [K, d] float32, ``num_updates`` (N_c),
+``num_steps`` (training forwards seen). They travel with state_dict, .to() and DDP.
+
+Per training step (Algorithm 1 of the paper, adapted to detection):
+  1. steps < warmup_steps: CE only (warm start t1), the penalty is an exact 0;
+  2. else every ``update_every``-th step (HL(k)): update centers, eqs. 15-16, under
+     no_grad, with per-class sums all-reduced across ranks;
+  3. penalty of eq. 17 with the (now fixed) centers, as ``loss_hypersphere``.
+The schedule decision uses a host-side mirror of ``num_steps`` so a step never
+reads a device value (no sync); the mirror is restored when a state_dict is loaded.
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import Tensor
+
+from ..distributed import all_reduce_sum_
+from .base import ClassificationLoss
+from .hypersphere_functional import class_sums, hypersphere_penalty, update_centers
+from .sphere_radius import feature_sphere_radius
+
+
+class HypersphereLoss(ClassificationLoss):
+    """Hypersphere loss (Wang et al., IEEE TII 2024): CE + generalized center penalty.
+
+    Args:
+        num_classes: C, foreground classes (torchvision's num_classes - 1).
+        feature_dim: d, size of the box-head features the predictor receives.
+        radius: r, radius of the center sphere (paper: 40).
+        weight: lambda of eq. 17 (paper: 0.002).
+        beta: class-center separation weight of eq. 16 (paper: 0.1).
+        epsilon: eps, the dead zone is eps * a (eq. 11; paper: 0.05).
+        phi: EWMA factor of eq. 15 (paper: 0.99).
+        warmup_steps: training steps with CE only (the paper's t1 epochs, in steps).
+        update_every: k, update the centers every k-th step (paper's HL(k); 1 = always).
+        background_center: also keep a center for background RoIs (label 0), as the
+            authors' code does. Off by default (the spec keeps C foreground centers).
+    """
+
+    name = "hl"
+
+    def __init__(
+        self,
+        num_classes: int,
+        feature_dim: int,
+        radius: float = 40.0,
+        weight: float = 0.002,
+        beta: float = 0.1,
+        epsilon: float = 0.05,
+        phi: float = 0.99,
+        warmup_steps: int = 0,
+        update_every: int = 1,
+        background_center: bool = False,
+    ) -> None:
+        super().__init__()
+        if num_classes < 1 or feature_dim < 2:
+            raise ValueError(f"need num_classes >= 1 and feature_dim >= 2, got {num_classes}, {feature_dim}")
+        if not 0.0 <= phi < 1.0:
+            raise ValueError(f"phi must be in [0, 1), got {phi}")
+        if update_every < 1 or warmup_steps < 0:
+            raise ValueError(f"need update_every >= 1 and warmup_steps >= 0, got {update_every}, {warmup_steps}")
+        self.num_classes = num_classes
+        self.feature_dim = feature_dim
+        self.radius = float(radius)
+        self.weight = float(weight)
+        self.beta = float(beta)
+        self.epsilon = float(epsilon)
+        self.phi = float(phi)
+        self.warmup_steps = int(warmup_steps)
+        self.update_every = int(update_every)
+        self.background_center = bool(background_center)
+        self.label_offset = 0 if background_center else 1
+        num_centers = num_classes + (1 if background_center else 0)
+        # a from the cap-area condition over the K centers that share the sphere (Sec. III-A)
+        self.sphere_radius = feature_sphere_radius(feature_dim, num_centers, self.radius)
+        self.register_buffer("centers", torch.zeros(num_centers, feature_dim, dtype=torch.float32))
+        self.register_buffer("num_updates", torch.zeros((), dtype=torch.int64))
+        self.register_buffer("num_steps", torch.zeros((), dtype=torch.int64))
+        self._host_steps = 0
+
+    @property
+    def dead_zone(self) -> float:
+        """eps * a, the radius inside which a feature is not penalized (eq. 11)."""
+        return self.epsilon * self.sphere_radius
+
+    def extra_losses(self, features: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        if not self.training:
+            return {}
+        step = self._host_steps
+        self._host_steps += 1
+        self.num_steps += 1
+        features = features.flatten(start_dim=1)
+        if step < self.warmup_steps:
+            # warm start: CE only; an exact zero that keeps the graph (sum of nothing)
+            return {"loss_hypersphere": features[:0].sum()}
+        if (step - self.warmup_steps) % self.update_every == 0:
+            self.update(features, labels)
+        # centers and distances in float32 even under autocast (the spec's AMP rule)
+        with torch.autocast(device_type=features.device.type, enabled=False):
+            penalty = hypersphere_penalty(
+                features.float(), labels, self.centers, self.dead_zone, self.weight, self.label_offset
+            )
+        return {"loss_hypersphere": penalty}
+
+    @torch.no_grad()
+    def update(self, features: Tensor, labels: Tensor) -> None:
+        """One EWMA center update (eqs. 15-16) from this step's RoIs, synced across ranks."""
+        with torch.autocast(device_type=features.device.type, enabled=False):
+            sums, counts = class_sums(features, labels, self.centers.shape[0], self.label_offset)
+            # one collective: [K, d + 1] = per-class feature sums and counts, summed over ranks
+            packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1))
+            sums, counts = packed[:, :-1], packed[:, -1]
+            new_centers = update_centers(
+                self.centers, self.num_updates, sums, counts, self.radius, self.beta, self.phi
+            )
+        self.centers.copy_(new_centers)
+        self.num_updates += 1
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+        absent = [prefix + name for name in ("centers", "num_updates", "num_steps") if prefix + name not in state_dict]
+        if absent:
+            # torch reports them as missing keys (an error under strict=True); say why and what to do
+            warnings.warn(
+                f"the checkpoint has no hypersphere-loss state ({', '.join(absent)}): it was saved from a "
+                "model without the hl_detect plugin. Load it into the torchvision model first and then "
+                "convert it with hl_detect.convert_to_hypersphere(model), or load with strict=False to "
+                "start the centers from zero.",
+                stacklevel=2,
+            )
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        if prefix + "num_steps" in state_dict:
+            # one host read at load time (never inside a step) to resume the warm-up/HL(k) schedule
+            self._host_steps = int(state_dict[prefix + "num_steps"])
+
+    def extra_repr(self) -> str:
+        return (
+            f"num_classes={self.num_classes}, feature_dim={self.feature_dim}, r={self.radius}, "
+            f"lambda={self.weight}, beta={self.beta}, eps={self.epsilon}, a={self.sphere_radius:.4f}, "
+            f"phi={self.phi}, warmup_steps={self.warmup_steps}, k={self.update_every}, "
+            f"background_center={self.background_center}"
+        )

@@ -1,0 +1,5 @@
+"""Detector builders in torchvision's style (2048-d RoI features, as the paper's detector)."""
+from .fpn_mlp2048 import fasterrcnn_resnet50_fpn_hl
+from .resnet_c4 import ResNetC4Head, ResNetC4Trunk, fasterrcnn_resnet50_c4_hl
+
+__all__ = ["fasterrcnn_resnet50_fpn_hl", "fasterrcnn_resnet50_c4_hl", "ResNetC4Head", "ResNetC4Trunk"]
