@@ -26,3 +26,27 @@ def all_reduce_sum_(tensor: torch.Tensor) -> torch.Tensor:
     if is_distributed():
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor
+
+
+def init_distributed(device_type: str) -> tuple[bool, int]:
+    """Join the process group torchrun describes (RANK, WORLD_SIZE, LOCAL_RANK).
+
+    Returns (distributed?, local_rank). NCCL on CUDA, gloo on CPU. Without torchrun's
+    variables this is a single process and nothing happens.
+    """
+    import os
+
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) < 2:
+        return False, 0
+    local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    if device_type == "cuda":
+        torch.cuda.set_device(local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+    dist.barrier()
+    return True, local_rank
+
+
+def barrier() -> None:
+    if is_distributed():
+        dist.barrier()

@@ -3,3 +3,7 @@ from .fpn_mlp2048 import fasterrcnn_resnet50_fpn_hl
 from .resnet_c4 import ResNetC4Head, ResNetC4Trunk, fasterrcnn_resnet50_c4_hl
 
 __all__ = ["fasterrcnn_resnet50_fpn_hl", "fasterrcnn_resnet50_c4_hl", "ResNetC4Head", "ResNetC4Trunk"]
+from .factory import HEADS, BackboneWeightsError, build_detector
+from .tiny import fasterrcnn_tiny_hl
+
+__all__ += ["HEADS", "BackboneWeightsError", "build_detector", "fasterrcnn_tiny_hl"]

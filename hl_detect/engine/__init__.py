@@ -1,0 +1,8 @@
+"""Training engine: one epoch, evaluation, checkpoints, TensorBoard diagnostics."""
+from .checkpoint import load_checkpoint, save_checkpoint
+from .embeddings import center_stats, gt_roi_features
+from .evaluate import evaluate
+from .train_loop import NonFiniteLossError, train_one_epoch
+
+__all__ = ["load_checkpoint", "save_checkpoint", "center_stats", "gt_roi_features", "evaluate",
+           "NonFiniteLossError", "train_one_epoch"]

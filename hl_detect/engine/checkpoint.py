@@ -1,0 +1,43 @@
+"""Checkpoints in torchvision's references style, written atomically, loaded safely.
+
+A checkpoint is one dict: ``model`` (with the loss's buffers: centers, N_c, steps),
+``optimizer``, ``lr_scheduler``, ``scaler`` (AMP), ``epoch`` (last completed epoch),
+``step`` (global step), ``config`` (the resolved run config), ``epoch_complete``.
+Saving goes to a temporary file in the same folder, fsync, then ``os.replace``: a kill
+at any moment leaves either the old file or the new one, never a torn one. Loading uses
+``torch.load(weights_only=True)``: tensors and plain containers only, no code can run.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Union
+
+import torch
+
+
+def save_checkpoint(state: dict[str, Any], path: Union[str, Path]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # pickle errors, truncated files, unsafe globals
+        raise RuntimeError(f"{path}: not a loadable hl_detect checkpoint ({type(error).__name__}: {error})") from error

@@ -1,0 +1,107 @@
+"""``train_one_epoch``: one pass over the training loader (torchvision references' shape).
+
+Losses come back from the model as a dict of named scalars; every key is summed for the
+backward pass, shown on the progress bar and written to TensorBoard, so a new loss term
+(``loss_hypersphere``) needs no code here. A non-finite total stops the run with the
+step and every term named, before the optimizer touches the weights.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Optional
+
+import torch
+from tqdm import tqdm
+
+from ..distributed import all_reduce_sum_, is_main_process
+
+
+class NonFiniteLossError(RuntimeError):
+    """A training loss became NaN or infinite; the message names the step and the terms."""
+
+
+def move_to(images, targets, device):
+    images = [image.to(device, non_blocking=True) for image in images]
+    targets = [{k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in t.items()} for t in targets]
+    return images, targets
+
+
+def train_one_epoch(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loader,
+    device: torch.device,
+    epoch: int,
+    *,
+    global_step: int = 0,
+    scaler: Optional[torch.amp.GradScaler] = None,
+    iter_scheduler: Optional[Any] = None,
+    writer=None,
+    log_every: int = 20,
+    max_steps: Optional[int] = None,
+    clip_grad_norm: Optional[float] = None,
+    on_step_end: Optional[Callable[[int], None]] = None,
+    progress: bool = True,
+) -> tuple[int, dict[str, float]]:
+    """Train for one epoch; returns (new global step, mean of each loss term)."""
+    model.train()
+    total_steps = len(loader) if max_steps is None else min(len(loader), max_steps)
+    sums: dict[str, float] = {}
+    bar = tqdm(total=total_steps, desc=f"epoch {epoch}", disable=not (progress and is_main_process()), dynamic_ncols=True)
+    images_seen, start = 0, time.perf_counter()
+    for step_in_epoch, (images, targets) in enumerate(loader):
+        if step_in_epoch >= total_steps:
+            break
+        images, targets = move_to(images, targets, device)
+        with torch.autocast(device_type=device.type, enabled=scaler is not None):
+            loss_dict = model(images, targets)
+        total = sum(loss_dict.values())
+        # the check reads one value per step; it is the guard the references keep too
+        values = {k: float(v.detach()) for k, v in loss_dict.items()}
+        if not math.isfinite(sum(values.values())):
+            terms = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
+            raise NonFiniteLossError(f"non-finite loss at epoch {epoch}, step {global_step} (global): {terms}")
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(total).backward()
+            if clip_grad_norm:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            total.backward()
+            if clip_grad_norm:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+            optimizer.step()
+        if iter_scheduler is not None:
+            iter_scheduler.step()
+        global_step += 1
+        images_seen += len(images)
+        for key, value in values.items():
+            sums[key] = sums.get(key, 0.0) + value
+        lr = optimizer.param_groups[0]["lr"]
+        elapsed = time.perf_counter() - start
+        bar.set_postfix(loss=f"{sum(values.values()):.3f}", hl=f"{values.get('loss_hypersphere', 0.0):.3f}",
+                        lr=f"{lr:.2e}", ips=f"{images_seen / max(elapsed, 1e-9):.1f}")
+        bar.update(1)
+        if writer is not None and global_step % log_every == 0:
+            for key, value in values.items():
+                writer.add_scalar(f"train/{key}", value, global_step)
+            writer.add_scalar("train/loss_total", sum(values.values()), global_step)
+            writer.add_scalar("train/lr", lr, global_step)
+            writer.add_scalar("train/images_per_second", images_seen / max(elapsed, 1e-9), global_step)
+        if on_step_end is not None:
+            on_step_end(global_step)
+    bar.close()
+    steps = max(1, min(step_in_epoch + 1, total_steps) if total_steps else 1)
+    means = {k: v / steps for k, v in sums.items()}
+    # epoch means averaged over ranks so rank 0 logs the global figure
+    if means:
+        keys = sorted(means)
+        packed = all_reduce_sum_(torch.tensor([means[k] for k in keys], dtype=torch.float64, device=device))
+        from ..distributed import get_world_size
+
+        means = {k: float(v) / get_world_size() for k, v in zip(keys, packed.tolist())}
+    return global_step, means

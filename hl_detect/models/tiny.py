@@ -1,0 +1,78 @@
+"""A small Faster R-CNN for CPUs: the embedded demo and quick experiments.
+
+Shapes: a 4-stage residual CNN (widths w, 2w, 4w, 8w; stride 8 after stage 3) gives one
+map [N, 4w, H/8, W/8]; RoIAlign 7x7 -> [R, 4w*49] -> 2-layer MLP of width
+``representation_size`` -> [R, d]. Trained from scratch (no weights to download); it
+trades accuracy for seconds, which is what a laptop demo needs.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from torch import Tensor, nn
+from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.ops import MultiScaleRoIAlign
+
+from ..convert import convert_to_hypersphere
+
+
+def _conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class _Residual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(_conv_bn(cin, cout, stride), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.skip = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.relu(self.body(x) + self.skip(x))
+
+
+class TinyBackbone(nn.Module):
+    """Stride-8 residual CNN with ``out_channels`` = 4 * width."""
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            _conv_bn(3, width, 2),  # /2
+            _Residual(width, width, 1),
+            _Residual(width, 2 * width, 2),  # /4
+            _Residual(2 * width, 4 * width, 2),  # /8
+            _Residual(4 * width, 4 * width, 1),
+        )
+        self.out_channels = 4 * width
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+
+def fasterrcnn_tiny_hl(
+    *,
+    num_classes: int = 21,
+    width: int = 32,
+    representation_size: int = 256,
+    loss: str = "hl",
+    loss_kwargs: Optional[dict[str, Any]] = None,
+    **kwargs: Any,
+) -> FasterRCNN:
+    """Small from-scratch Faster R-CNN (stride 8, one feature map) trained with ``loss``."""
+    backbone = TinyBackbone(width)
+    anchor_generator = AnchorGenerator(sizes=((16, 32, 64, 128),), aspect_ratios=((0.5, 1.0, 2.0),))
+    box_roi_pool = MultiScaleRoIAlign(featmap_names=["0"], output_size=7, sampling_ratio=2)
+    box_head = TwoMLPHead(backbone.out_channels * 7 * 7, representation_size)
+    box_predictor = FastRCNNPredictor(representation_size, num_classes)
+    model = FasterRCNN(
+        backbone,
+        num_classes=None,
+        rpn_anchor_generator=anchor_generator,
+        box_roi_pool=box_roi_pool,
+        box_head=box_head,
+        box_predictor=box_predictor,
+        **kwargs,
+    )
+    return convert_to_hypersphere(model, loss, **(loss_kwargs or {}))

@@ -1,0 +1,428 @@
+"""``run_training(cfg)``: the whole train -> evaluate -> report job behind tools/train_det.py.
+
+Reads a resolved config (hl_detect.config), builds data, model, optimizer and schedule,
+trains with checkpoints every epoch (atomic; resumable mid-epoch after Ctrl-C/SIGTERM),
+evaluates every ``eval_every`` epochs and at the end, writes TensorBoard events, the
+per-class report and ``metrics.json`` into the run folder, and returns the final metrics.
+Works under torchrun (DDP; rank 0 prints and saves).
+"""
+from __future__ import annotations
+
+import inspect
+import itertools
+import json
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
+from torch.utils.data.distributed import DistributedSampler
+
+from . import distributed as dist_utils
+from .config import save_config
+from .convert import hypersphere_loss_of
+from .data import (
+    GroupedBatchSampler,
+    build_dataset,
+    build_eval_transforms,
+    build_train_transforms,
+    collate_fn,
+    create_aspect_ratio_groups,
+)
+from .engine import NonFiniteLossError, center_stats, evaluate, load_checkpoint, save_checkpoint, train_one_epoch
+from .evaluation import DetectionEvaluator, format_table, save_report
+from .losses import LOSSES
+from .models import build_detector
+from .visualize import draw_detections, save_picture
+
+CHECKPOINT = "checkpoint.pt"
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class ShardSampler(torch.utils.data.Sampler):
+    """Every rank takes indices rank, rank + W, ...: no padding, so no image is evaluated twice."""
+
+    def __init__(self, size: int, rank: int, world: int) -> None:
+        self.indices = list(range(rank, size, world))
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def select_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {name!r} requested but CUDA is not available; use device=cpu")
+    if device.type == "cuda" and device.index is None:
+        device = torch.device(f"cuda:{local_rank}")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def default_output_dir(cfg: dict) -> str:
+    return f"runs/{cfg['dataset']}_{cfg['loss']}_{cfg['model']['head']}_seed{cfg['seed']}"
+
+
+def build_eval_dataset(cfg: dict, split: Optional[str] = None):
+    """The evaluation dataset of a config (``split`` defaults to ``data.test_split``)."""
+    data = cfg["data"]
+    eval_tf = build_eval_transforms(**(data.get("resize") or {}))
+    return build_dataset(data["kind"], data.get("root"), split or data["test_split"], False, eval_tf, **dict(data.get("options", {})))
+
+
+def build_datasets(cfg: dict):
+    data = cfg["data"]
+    train_tf = build_train_transforms(**(data.get("resize") or {}), seed=cfg["seed"], **data.get("train_transform_options", {}))
+    train = build_dataset(data["kind"], data.get("root"), data["train_split"], True, train_tf, **dict(data.get("options", {})))
+    return train, build_eval_dataset(cfg)
+
+
+def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, pretrained: bool = True) -> torch.nn.Module:
+    """The detector of ``cfg`` for C = ``num_classes`` foreground classes.
+
+    ``pretrained=False`` skips ImageNet backbone weights (a checkpoint brings its own)."""
+    model_cfg = cfg["model"]
+    return build_detector(
+        model_cfg["head"], num_classes=num_classes + 1, loss=cfg["loss"], loss_kwargs=loss_kwargs(cfg, warmup_steps),
+        weights_backbone=model_cfg.get("weights_backbone") if pretrained else None,
+        trainable_backbone_layers=model_cfg.get("trainable_backbone_layers"), **(model_cfg.get("options") or {}),
+    )
+
+
+def load_model_from_checkpoint(path, device: torch.device, overrides: Optional[dict] = None):
+    """(model in eval mode, the run's config, class names) from a checkpoint file or run folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    ckpt = load_checkpoint(path, map_location=device)
+    cfg = ckpt["config"]
+    class_names = ckpt.get("class_names")
+    if not class_names:
+        raise RuntimeError(f"{path}: the checkpoint has no class_names; was it written by hl_detect?")
+    model = build_model_from_config(cfg, len(class_names), pretrained=False)
+    model.load_state_dict(ckpt["model"])
+    model.to(device).eval()
+    return model, cfg, list(class_names)
+
+
+def build_loaders(cfg: dict, train_set, test_set, distributed: bool):
+    rank, world = dist_utils.get_rank(), dist_utils.get_world_size()
+    generator = torch.Generator().manual_seed(cfg["seed"])
+    if distributed:
+        sampler = DistributedSampler(train_set, shuffle=True, seed=cfg["seed"])
+    else:
+        sampler = RandomSampler(train_set, generator=generator)
+    factor = cfg["data"].get("aspect_ratio_group_factor", -1)
+    if factor is not None and factor >= 0:
+        batch_sampler = GroupedBatchSampler(sampler, create_aspect_ratio_groups(train_set, k=factor), cfg["batch_size"])
+    else:
+        batch_sampler = torch.utils.data.BatchSampler(sampler, cfg["batch_size"], drop_last=True)
+    workers = cfg["data"].get("workers", 0)
+    train_loader = DataLoader(train_set, batch_sampler=batch_sampler, num_workers=workers, collate_fn=collate_fn,
+                              persistent_workers=workers > 0)
+    eval_sampler = ShardSampler(len(test_set), rank, world) if distributed else SequentialSampler(test_set)
+    test_loader = DataLoader(test_set, batch_size=max(1, cfg["batch_size"]), sampler=eval_sampler,
+                             num_workers=workers, collate_fn=collate_fn)
+    return train_loader, test_loader, sampler
+
+
+def loss_kwargs(cfg: dict, warmup_steps: int) -> dict[str, Any]:
+    kwargs = dict((cfg.get("loss_options") or {}).get(cfg["loss"]) or {})
+    builder = LOSSES.get(cfg["loss"])
+    if builder is not None:
+        target = builder.__init__ if inspect.isclass(builder) else builder
+        params = inspect.signature(target).parameters
+        if "warmup_steps" in params and "warmup_steps" not in kwargs:
+            kwargs["warmup_steps"] = warmup_steps
+    return kwargs
+
+
+def build_optimizer(cfg: dict, model: torch.nn.Module):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg["optimizer"] == "adam":
+        optimizer = torch.optim.Adam(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    elif cfg["optimizer"] == "sgd":
+        optimizer = torch.optim.SGD(params, lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"])
+    else:
+        raise ValueError(f"optimizer must be adam or sgd, got {cfg['optimizer']!r}")
+    epoch_scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg["lr_step_epochs"], gamma=cfg["lr_gamma"])
+    return optimizer, epoch_scheduler
+
+
+class _IterWarmup:
+    """Linear lr warm-up over the first ``iters`` steps, layered on the epoch schedule."""
+
+    def __init__(self, optimizer, iters: int, start_factor: float = 1e-3) -> None:
+        self.optimizer, self.iters, self.start_factor, self.count = optimizer, iters, start_factor, 0
+        self.base = [g["lr"] for g in optimizer.param_groups]
+        if iters > 0:
+            self._apply()
+
+    def _apply(self) -> None:
+        alpha = min(1.0, self.count / self.iters) if self.iters else 1.0
+        factor = self.start_factor * (1 - alpha) + alpha
+        for group, base in zip(self.optimizer.param_groups, self.base):
+            group["lr"] = base * factor
+
+    def step(self) -> None:
+        if self.count < self.iters:
+            self.count += 1
+            self._apply()
+
+
+def log_evaluation(writer, result: dict, embedding, model, class_names, step: int, cfg: dict) -> None:
+    if writer is None:
+        return
+    for key in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage"):
+        if result.get(key) is not None:
+            writer.add_scalar(f"eval/{key}", result[key], step)
+    for key, value in (result.get("coco") or {}).items():
+        writer.add_scalar(f"eval/coco_{key}", value, step)
+    for key, value in (result.get("checkout") or {}).items():
+        if isinstance(value, (int, float)):
+            writer.add_scalar(f"eval/checkout_{key}", value, step)
+    if embedding is None:
+        return
+    features, labels = embedding
+    loss = hypersphere_loss_of(model)
+    stats = center_stats(features, labels, loss)
+    writer.add_histogram("hl/feature_norm", stats["feature_norm"], step)
+    for key in ("fraction_inside_dead_zone", "mean_center_angle_deg", "mean_distance_to_center"):
+        if key in stats:
+            writer.add_scalar(f"hl/{key}", stats[key], step)
+    offset = getattr(loss, "label_offset", 1)
+    for k, value in stats.get("distance_to_center", {}).items():
+        label = k + offset
+        name = class_names[label - 1] if label >= 1 else "background"
+        writer.add_scalar(f"hl_distance_to_center/{name}", value, step)
+    if cfg.get("projector"):
+        metadata = [class_names[int(y) - 1] for y in labels]
+        points = features
+        centers = getattr(loss, "centers", None)
+        if centers is not None:
+            names = (["background"] if offset == 0 else []) + list(class_names)
+            points = torch.cat([features, centers.detach().float().cpu()])
+            metadata += [f"center:{n}" for n in names]
+        writer.add_embedding(points, metadata=metadata, global_step=step, tag="roi_features")
+
+
+def save_prediction_pictures(model, test_set, device, out_dir: Path, class_names, count: int = 6) -> Optional[Path]:
+    if count <= 0 or len(test_set) == 0:
+        return None
+    model.eval()
+    folder = out_dir / "predictions"
+    with torch.no_grad():
+        for i in range(min(count, len(test_set))):
+            image, target = test_set[i]
+            prediction = model([image.to(device)])[0]
+            picture = draw_detections(image, prediction, class_names, score_threshold=0.5)
+            save_picture(picture, folder / f"{target['image_id']}.png")
+    return folder
+
+
+def _pct(value, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{100 * value:.{digits}f}"
+
+
+def _summary_line(result: dict) -> str:
+    return (f"AP@0.5 (area) {_pct(result.get('mAP50_area'))} | AP@0.5 (VOC07 11-pt) {_pct(result.get('mAP50_voc07'))}"
+            f" | box accuracy {_pct(result.get('box_accuracy'))} (coverage {_pct(result.get('box_coverage'), 1)}%)")
+
+
+def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True) -> dict:
+    """Train and evaluate as ``cfg`` says; returns the final evaluation (plus run info)."""
+    start_time = time.time()
+    device_name = cfg.get("device", "auto")
+    wants_cuda = device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
+    distributed, local_rank = dist_utils.init_distributed("cuda" if wants_cuda else "cpu")
+    device = select_device(device_name, local_rank)
+    main = dist_utils.is_main_process()
+    seed_everything(cfg["seed"] + dist_utils.get_rank())
+    cfg = dict(cfg)
+    cfg["output_dir"] = cfg.get("output_dir") or default_output_dir(cfg)
+    out_dir = Path(cfg["output_dir"])
+    say = print if main else (lambda *a, **k: None)
+
+    train_set, test_set = build_datasets(cfg)
+    class_names = list(train_set.classes)
+    for name, ds in (("train", train_set), ("test", test_set)):
+        skipped = getattr(ds, "skipped", None)
+        if skipped:
+            say(f"[data] {name}: {len(ds)} images; skipped {len(skipped)} problems (run tools/check_dataset.py for the list)")
+    train_loader, test_loader, train_sampler = build_loaders(cfg, train_set, test_set, distributed)
+    steps_per_epoch = len(train_loader) if cfg.get("max_steps_per_epoch") is None else min(len(train_loader), cfg["max_steps_per_epoch"])
+    warmup_steps = int(round(cfg.get("warmup_epochs", 0) * steps_per_epoch))
+
+    model_cfg = cfg["model"]
+    model = build_model_from_config(cfg, len(class_names), warmup_steps).to(device)
+    optimizer, epoch_scheduler = build_optimizer(cfg, model)
+    use_amp = bool(cfg.get("amp")) and device.type == "cuda"
+    if cfg.get("amp") and not use_amp:
+        say("[amp] mixed precision needs CUDA; training in float32 on", device)
+    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+
+    start_epoch, global_step, skip_batches = 0, 0, 0
+    history: list[dict] = []
+    resume_path = Path(resume) if resume else None
+    if resume_path is not None and resume_path.is_dir():
+        resume_path = resume_path / CHECKPOINT
+    if resume_path is not None:
+        ckpt = load_checkpoint(resume_path, map_location=device)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        epoch_scheduler.load_state_dict(ckpt["lr_scheduler"])
+        if scaler is not None and ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        global_step = int(ckpt["step"])
+        history = list(ckpt.get("history", []))
+        if ckpt.get("epoch_complete", True):
+            start_epoch = int(ckpt["epoch"]) + 1
+        else:  # interrupted mid-epoch: same epoch, same sampler order, skip what was done
+            start_epoch, skip_batches = int(ckpt["epoch"]), int(ckpt["step_in_epoch"])
+        say(f"[resume] {resume_path}: epoch {start_epoch}, step {global_step}" + (f" (+{skip_batches} batches done)" if skip_batches else ""))
+
+    ddp_model = model
+    if distributed:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    writer = None
+    if main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, out_dir / "config.yaml")
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(out_dir / "tb"))
+        say(f"[run] {out_dir}  device={device}  world_size={dist_utils.get_world_size()}  loss={cfg['loss']}  head={model_cfg['head']}")
+        say(f"[data] train {len(train_set)} images, test {len(test_set)} images, {len(class_names)} classes; {steps_per_epoch} steps/epoch, warm start {warmup_steps} steps")
+
+    iter_warmup = _IterWarmup(optimizer, cfg.get("lr_warmup_iters", 0) if global_step == 0 else 0)
+    state = {"epoch": start_epoch, "step_in_epoch": 0}
+    stop = {"signal": None}
+
+    def checkpoint_state(epoch: int, complete: bool, step_in_epoch: int = 0) -> dict:
+        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "lr_scheduler": epoch_scheduler.state_dict(),
+                "scaler": scaler.state_dict() if scaler is not None else None, "epoch": epoch, "step": global_step,
+                "epoch_complete": complete, "step_in_epoch": step_in_epoch, "config": cfg, "history": history,
+                "class_names": class_names}
+
+    def on_signal(signum, frame):
+        stop["signal"] = signum
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)} if main or not distributed else {}
+
+    result: dict = {}
+    try:
+        for epoch in range(start_epoch, cfg["epochs"]):
+            state["epoch"] = epoch
+            if isinstance(train_sampler, DistributedSampler):
+                train_sampler.set_epoch(epoch)
+            elif isinstance(train_sampler, RandomSampler):  # same order for an epoch on resume
+                train_sampler.generator.manual_seed(cfg["seed"] * 1000 + epoch)
+            loader: Any = train_loader
+            done_before = skip_batches if epoch == start_epoch else 0
+            if done_before:
+                loader = _Skipping(train_loader, done_before)
+
+            def on_step_end(step: int, _base=done_before) -> None:
+                nonlocal global_step
+                global_step = step
+                state["step_in_epoch"] = state.get("step_in_epoch", 0) + 1
+                if stop["signal"] is not None:
+                    raise _Interrupted()
+
+            state["step_in_epoch"] = done_before
+            max_steps = None if cfg.get("max_steps_per_epoch") is None else max(0, cfg["max_steps_per_epoch"] - done_before)
+            global_step, means = train_one_epoch(
+                ddp_model, optimizer, loader, device, epoch, global_step=global_step, scaler=scaler, iter_scheduler=iter_warmup,
+                writer=writer, log_every=cfg.get("log_every", 20), max_steps=max_steps, clip_grad_norm=cfg.get("clip_grad_norm"),
+                on_step_end=on_step_end, progress=progress,
+            )
+            epoch_scheduler.step()
+            evaluate_now = (epoch + 1) % max(1, cfg.get("eval_every", 1)) == 0 or epoch + 1 == cfg["epochs"]
+            if evaluate_now:
+                result = _evaluate(cfg, model, test_loader, device, class_names, use_amp, progress)
+                history.append({"epoch": epoch, "step": global_step, **{k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage")}})
+                if main:
+                    log_evaluation(writer, result, result.pop("_embedding", None), model, class_names, global_step, cfg)
+                    say(f"[eval] epoch {epoch}: " + _summary_line(result))
+                result.pop("_embedding", None)
+            if main:
+                for key, value in means.items():
+                    writer.add_scalar(f"epoch/{key}", value, epoch)
+                save_checkpoint(checkpoint_state(epoch, True), out_dir / CHECKPOINT)
+            dist_utils.barrier()
+    except _Interrupted:
+        if main:
+            path = save_checkpoint(checkpoint_state(state["epoch"], False, state["step_in_epoch"]), out_dir / CHECKPOINT)
+            say(f"\n[interrupted] signal {stop['signal']}: saved a resumable checkpoint {path} "
+                f"(epoch {state['epoch']}, step {global_step}); continue with --resume {out_dir}")
+        raise SystemExit(128 + int(stop["signal"] or 2))
+    except NonFiniteLossError as error:
+        last = out_dir / CHECKPOINT
+        say(f"\n[stopped] {error}\n  the last good checkpoint is kept: {last if last.exists() else 'none written yet'}")
+        raise
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if writer is not None:
+            writer.flush()
+            writer.close()
+
+    if not result:  # nothing left to train (e.g. resumed a finished run): evaluate once
+        result = _evaluate(cfg, model, test_loader, device, class_names, use_amp, progress)
+        result.pop("_embedding", None)
+    result["elapsed_s"] = time.time() - start_time
+    result["output_dir"] = str(out_dir)
+    if main:
+        say(format_table(result))
+        save_report(result, out_dir, name="eval")
+        pictures = save_prediction_pictures(model, test_set, device, out_dir, class_names, cfg.get("prediction_pictures", 6))
+        summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout")},
+                   "history": history, "elapsed_s": result["elapsed_s"], "step": global_step}
+        (out_dir / "metrics.json").write_text(json.dumps(summary, indent=1, default=float))
+        say("[done] " + _summary_line(result))
+        say(f"[done] run folder {out_dir} (metrics.json, eval.csv/json, checkpoint.pt, tb/); prediction pictures in {pictures}")
+        say(f"[done] {result['elapsed_s']:.0f} s; TensorBoard: tensorboard --logdir {out_dir / 'tb'}")
+    return result
+
+
+class _Skipping:
+    """A loader view that skips the first ``n`` batches (mid-epoch resume)."""
+
+    def __init__(self, loader, n: int) -> None:
+        self.loader, self.n = loader, n
+
+    def __len__(self) -> int:
+        return max(0, len(self.loader) - self.n)
+
+    def __iter__(self):
+        return itertools.islice(iter(self.loader), self.n, None)
+
+
+def _evaluate(cfg, model, test_loader, device, class_names, amp, progress) -> dict:
+    evaluator = DetectionEvaluator(
+        len(class_names), class_names, plus_one=cfg["data"].get("plus_one", False), coco=cfg.get("eval_coco", True),
+        checkout=cfg.get("eval_checkout", False), checkout_threshold=cfg.get("checkout_threshold", 0.5),
+    )
+    collect = cfg.get("projector_max_points", 0) if cfg.get("projector", True) else 0
+    result, embedding = evaluate(model, test_loader, evaluator, device, max_images=cfg.get("max_eval_images"),
+                                 collect_features=collect, progress=progress, amp=amp)
+    result["_embedding"] = embedding
+    return result

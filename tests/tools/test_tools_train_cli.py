@@ -1,0 +1,79 @@
+"""train_det / eval_det / predict / run_seeds through the real command line (subprocesses)."""
+import json
+import math
+
+import pytest
+import torch
+
+from hl_detect.engine import load_checkpoint
+from tiny_runs import run_tool, tiny_args
+
+
+def test_train_eval_resume_predict_cycle(tiny_data, tmp_path):
+    run = tmp_path / "run"
+    first = run_tool("train_det.py", *tiny_args(tiny_data, run, "--epochs", "1"))
+    assert "AP@0.5 (area)" in first.stdout and "box accuracy" in first.stdout
+    for name in ("config.yaml", "metrics.json", "eval.csv", "eval.json", "checkpoint.pt"):
+        assert (run / name).is_file(), name
+    assert list((run / "tb").glob("events.out.tfevents.*"))
+    assert len(list((run / "predictions").glob("*.png"))) == 2
+    ckpt = load_checkpoint(run / "checkpoint.pt")
+    assert ckpt["epoch"] == 0 and ckpt["step"] == 2 and ckpt["epoch_complete"]
+    assert {"model", "optimizer", "lr_scheduler", "config", "class_names"} <= set(ckpt)
+    assert ckpt["model"]["roi_heads.cls_loss.num_updates"].item() == 2
+
+    second = run_tool("train_det.py", "--resume", str(run), "--epochs", "2", "--no-progress")
+    assert "[resume]" in second.stdout and "epoch 1, step 2" in second.stdout
+    ckpt = load_checkpoint(run / "checkpoint.pt")
+    assert ckpt["epoch"] == 1 and ckpt["step"] == 4
+    assert ckpt["model"]["roi_heads.cls_loss.num_updates"].item() == 4  # HL state carried across the resume
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == [0, 1] and metrics["step"] == 4
+    assert 0.0 <= metrics["final"]["mAP50_area"] <= 1.0
+
+    evaluated = run_tool("eval_det.py", str(run), "--workers", "0", "--no-progress")
+    assert "mean" in evaluated.stdout
+    report = json.loads((run / "eval_test.json").read_text())
+    assert report["mAP50_area"] == pytest.approx(metrics["final"]["mAP50_area"])
+
+    images = tiny_data / "JPEGImages"
+    predicted = run_tool("predict.py", str(run), str(images), "--output-dir", str(tmp_path / "pred"), "--score-threshold", "0.0")
+    assert "RECEIPT" in predicted.stdout
+    pictures = list((tmp_path / "pred").glob("*.png"))
+    assert len(pictures) == 12
+    receipt = json.loads(next((tmp_path / "pred").glob("*.receipt.json")).read_text())
+    assert receipt["total_items"] == sum(item["count"] for item in receipt["items"])
+
+
+def test_non_finite_loss_stops_with_message(tiny_data, tmp_path):
+    proc = run_tool("train_det.py", *tiny_args(tiny_data, tmp_path / "nan", "--epochs", "1", "--set", "loss_options.hl.weight=.nan"), check=False)
+    assert proc.returncode != 0
+    assert "non-finite loss at epoch 0, step 0" in proc.stdout + proc.stderr
+    assert "loss_hypersphere=nan" in proc.stdout + proc.stderr
+    assert not (tmp_path / "nan" / "checkpoint.pt").exists()
+
+
+def test_run_seeds_aggregates_and_resumes(tiny_data, tmp_path):
+    out = tmp_path / "seeds"
+    args = [*tiny_args(tiny_data, "unused", "--epochs", "1"), "--seeds", "0", "1", "--output-dir", str(out)]
+    args.remove("--output-dir"), args.remove("unused")
+    first = run_tool("run_seeds.py", *args)
+    assert "best" in first.stdout and "mean" in first.stdout and "std" in first.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mAP50_area"]["n"] == 2
+    again = run_tool("run_seeds.py", *args)
+    assert again.stdout.count("not rerun") == 2
+
+
+def test_gloo_ddp_two_processes(tiny_data, tmp_path):
+    import sys
+
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    proc = run_tool("train_det.py", *tiny_args(tiny_data, tmp_path / "ddp", "--epochs", "1", "--device", "cpu"), launcher=launcher)
+    assert "world_size=2" in proc.stdout
+    ckpt = load_checkpoint(tmp_path / "ddp" / "checkpoint.pt")
+    # 8 train images, 2 ranks x batch 2: 2 steps each; centers were updated from both ranks' RoIs
+    assert ckpt["step"] == 2 and ckpt["model"]["roi_heads.cls_loss.num_updates"].item() == 2
+    assert torch.isfinite(ckpt["model"]["roi_heads.cls_loss.centers"]).all()
+    metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert not math.isnan(metrics["final"]["mAP50_area"])

@@ -1,0 +1,66 @@
+#!/usr/bin/env python
+"""Evaluate a checkpoint on a split: AP@0.5 (VOC07 11-point and area), COCO AP, box accuracy.
+
+    python tools/eval_det.py runs/demo_hl_tiny_seed0                    # the run's test split
+    python tools/eval_det.py runs/voc0712_hl_c4_seed0/checkpoint.pt --split voc07_test
+    python tools/eval_det.py RUN --checkout --sweep                     # + RPC checkout metrics
+
+Writes <output-dir>/eval_<split>.csv and .json (default output-dir: the run folder).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, add_help=add_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", help="checkpoint file or run folder")
+    parser.add_argument("--split", help="dataset split (default: the run's data.test_split)")
+    parser.add_argument("--data-root", help="dataset root, if it moved since training")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--max-images", type=int)
+    parser.add_argument("--checkout", action="store_true", help="also the RPC checkout metrics")
+    parser.add_argument("--checkout-threshold", type=float, default=0.5)
+    parser.add_argument("--sweep", action="store_true", help="sweep the checkout score threshold, print the best")
+    parser.add_argument("--output-dir", help="where to write the report (default: the run folder)")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def main(args: argparse.Namespace) -> dict:
+    from torch.utils.data import DataLoader
+
+    from hl_detect.data import collate_fn
+    from hl_detect.engine import evaluate
+    from hl_detect.evaluation import DetectionEvaluator, format_table, save_report
+    from hl_detect.runner import build_eval_dataset, load_model_from_checkpoint, select_device
+
+    device = select_device(args.device)
+    model, cfg, class_names = load_model_from_checkpoint(args.checkpoint, device)
+    if args.data_root:
+        cfg["data"]["root"] = args.data_root
+    split = args.split or cfg["data"]["test_split"]
+    dataset = build_eval_dataset(cfg, split)
+    loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers, collate_fn=collate_fn)
+    checkout = args.checkout or cfg.get("eval_checkout", False)
+    evaluator = DetectionEvaluator(
+        len(class_names), class_names, plus_one=cfg["data"].get("plus_one", False), coco=cfg.get("eval_coco", True),
+        checkout=checkout, checkout_threshold=args.checkout_threshold, checkout_sweep=args.sweep,
+    )
+    result, _ = evaluate(model, loader, evaluator, device, max_images=args.max_images, progress=not args.no_progress)
+    run_dir = Path(args.checkpoint) if Path(args.checkpoint).is_dir() else Path(args.checkpoint).parent
+    out_dir = Path(args.output_dir) if args.output_dir else run_dir
+    print(format_table(result))
+    save_report(result, out_dir, name=f"eval_{split}")
+    print(f"[eval] {split}: report written to {out_dir / f'eval_{split}.csv'} and .json")
+    return result
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
