@@ -132,6 +132,9 @@ class DetectionEvaluator:
     def compute(self):
         """Every rank gets the same full result (the merge is an all-gather)."""
         dets, gts, image_ids = flatten_records(gather_records(self._records))
+        for name, labels in (("predicted", dets.labels), ("target", gts.labels)):
+            if len(labels) and (labels.min() < 1 or labels.max() > self.num_classes):
+                raise ValueError(f"{name} labels must lie in 1..{self.num_classes}")
         devkit_dets, devkit_gts = dets, gts
         if self.plus_one:
             devkit_dets = dets._replace(boxes=to_devkit_frame(dets.boxes))

@@ -22,6 +22,10 @@ def _pct(x):
     return "-" if x is None else f"{100.0 * x:.2f}"
 
 
+def _num(x):
+    return "-" if x is None else f"{x:.3f}"
+
+
 def table_rows(result):
     pc = result["per_class"]
     rows = [[name, pc["ap50_voc07"][i], pc["ap50_area"][i], pc["accuracy"][i],
@@ -46,11 +50,11 @@ def format_table(result):
     if "checkout" in result:
         c = result["checkout"]
         out.append(f"checkout @{c['score_threshold']:.2f}: cAcc {_pct(c['cAcc'])}  "
-                   f"ACD {c['ACD']:.3f}  mCCD {_pct(c['mCCD'])}  mCIoU {_pct(c['mCIoU'])}")
+                   f"ACD {_num(c['ACD'])}  mCCD {_pct(c['mCCD'])}  mCIoU {_pct(c['mCIoU'])}")
         if "sweep" in c:
             b = c["sweep"]["best"]
             out.append(f"best threshold by cAcc: {b['score_threshold']:.2f} "
-                       f"(cAcc {_pct(b['cAcc'])}, ACD {b['ACD']:.3f})")
+                       f"(cAcc {_pct(b['cAcc'])}, ACD {_num(b['ACD'])})")
     return "\n".join(out)
 
 
