@@ -1,0 +1,49 @@
+"""build_dataset: one entry point for the four kinds of dataset.
+
+    kind        root                         split
+    "voc"       VOCdevkit/ (or a VOC folder)  voc07_trainval | voc12_trainval | voc0712 |
+                                              voc07_test | an ImageSets/Main/<name>.txt
+    "coco"      dataset root                  name -> annotations/instances_<name>.json and
+                                              images in <root>/<name>/; ann_file=/img_dir= override
+    "rpc"       retail_product_checkout/      train | val | test (instances_<split>2019.json,
+                                              <split>2019/); ann_file= for the 113-class JSON
+    "synthetic" None (data/synthetic_<C>)     train | test; layout="voc" | "coco"
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .checks import DatasetError
+from .coco import COCODetection, rpc_paths
+from .synthetic import ensure_synthetic_dataset
+from .voc import VOCDetection
+
+KINDS = ("voc", "coco", "rpc", "synthetic")
+_SYNTHETIC_KW = ("num_classes", "num_train", "num_test", "seed", "image_size")
+
+
+def build_dataset(kind: str, root, split: str, train: bool, transforms=None, **kw):
+    """Build a dataset; kw go to the loader (keep_difficult, remove_empty, verify_images,
+    strict; COCO/RPC: ann_file, img_dir, num_classes; synthetic: layout and the generator's
+    num_classes, num_train, num_test, seed, image_size)."""
+    if kind == "voc":
+        return VOCDetection(root, split, train, transforms, **kw)
+    if kind in ("coco", "rpc"):
+        if kind == "rpc":
+            ann_file, img_dir = rpc_paths(root, split)
+        else:
+            ann_file = Path(root) / "annotations" / f"instances_{split}.json"
+            img_dir = Path(root) / split
+        ann_file, img_dir = kw.pop("ann_file", ann_file), kw.pop("img_dir", img_dir)
+        return COCODetection(ann_file, img_dir, train, transforms, **kw)
+    if kind == "synthetic":
+        layout = kw.pop("layout", "voc")
+        paths = ensure_synthetic_dataset(root, **{k: kw.pop(k) for k in _SYNTHETIC_KW if k in kw})
+        if split not in ("train", "test"):
+            raise DatasetError(paths.root, f"synthetic split must be 'train' or 'test', not {split!r}")
+        if layout == "voc":
+            return VOCDetection(paths.root, split, train, transforms, classes=paths.classes, **kw)
+        if layout == "coco":
+            return COCODetection(paths.ann_file(split), paths.root, train, transforms, **kw)
+        raise ValueError(f"layout must be 'voc' or 'coco', not {layout!r}")
+    raise ValueError(f"unknown dataset kind {kind!r}; one of {KINDS}")

@@ -1,0 +1,181 @@
+"""The embedded retail-checkout dataset: scenes generated from a seed, written in VOC and
+COCO layouts that share one JPEGImages/ folder.
+
+    <root>/JPEGImages/000001.jpg ...           images (train ids 1..T, test ids T+1..T+V)
+    <root>/Annotations/000001.xml ...          VOC XML, 1-based inclusive like the devkit
+    <root>/ImageSets/Main/{train,test}.txt
+    <root>/annotations/instances_{train,test}.json   COCO; file_name "JPEGImages/000001.jpg"
+    <root>/classes.txt, <root>/manifest.json   class names; generation parameters
+
+Scene i of a split draws from default_rng([seed, split, i]) only, so it never depends on
+other scenes (or on a global RNG). A product is partly occluded by later ones, at most
+MAX_OCCLUDED of its pixels; its box is the tight box of its visible pixels.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .checks import DatasetError
+from .synthetic_products import product_catalog, draw_product
+from .writers import coco_dict, write_coco_json, write_voc_annotation
+
+GENERATOR_VERSION = 1
+MAX_OCCLUDED = 0.35
+SPLITS = ("train", "test")
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class SyntheticPaths:
+    root: Path  # also the VOC folder (split names "train"/"test") and the COCO image folder
+    classes: list
+
+    def ann_file(self, split: str) -> Path:
+        return self.root / "annotations" / f"instances_{split}.json"
+
+
+def default_synthetic_root(num_classes: int) -> Path:
+    """<repo>/data/synthetic_<C> in a source checkout (git-ignored), else ./data/..."""
+    base = _REPO_ROOT if (_REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()
+    return base / "data" / f"synthetic_{num_classes}"
+
+
+def _tray(rng: np.random.Generator, h: int, w: int) -> Image.Image:
+    """Grey/beige tray: low-frequency shading, fine grain, a rim, low-contrast clutter."""
+    base = rng.uniform(150, 200) + rng.uniform(-12, 12, size=3)
+    coarse = rng.normal(0, 10, size=(h // 32 + 2, w // 32 + 2, 1)) + rng.normal(0, 2, size=3)
+    coarse = coarse.astype(np.float32)  # mostly grey shading, a faint tint
+    coarse = np.asarray(Image.fromarray(np.uint8(np.clip(coarse + 128, 0, 255))).resize(
+        (w, h), Image.BILINEAR), np.float32) - 128
+    grain = rng.normal(0, 4, size=(h, w, 1))
+    tray = Image.fromarray(np.uint8(np.clip(base + coarse + grain, 0, 255)))
+    d = ImageDraw.Draw(tray)
+    rim = int(rng.integers(4, 9))
+    d.rounded_rectangle([rim, rim, w - 1 - rim, h - 1 - rim], radius=3 * rim,
+                        outline=tuple(int(v * 0.75) for v in base), width=rim // 2 + 1)
+    for _ in range(int(rng.integers(8, 20))):  # scratches, crumbs, a receipt: no products
+        tone = tuple(int(np.clip(v + rng.uniform(-30, 30), 0, 255)) for v in base)
+        x, y = rng.uniform(0, w), rng.uniform(0, h)
+        kind = rng.integers(3)
+        if kind == 0:
+            d.line([x, y, x + rng.uniform(-40, 40), y + rng.uniform(-40, 40)], fill=tone, width=1)
+        elif kind == 1:
+            r = rng.uniform(1, 4)
+            d.ellipse([x - r, y - r, x + r, y + r], fill=tone)
+        else:
+            d.rectangle([x, y, x + rng.uniform(10, 30), y + rng.uniform(15, 40)],
+                        fill=(232, 230, 222))
+    return tray
+
+
+def render_scene(rng: np.random.Generator, specs, image_size: int, min_objects=3, max_objects=8):
+    """-> (RGB image, [(label 1..C, [x0, y0, x1, y1] ints, 0-based continuous)])."""
+    w = image_size
+    h = image_size if rng.random() < 0.5 else int(image_size * 0.75)  # two aspect ratios
+    scene = _tray(rng, h, w)
+    owner = np.full((h, w), -1, np.int16)
+    areas, placed = [], []  # placed: (label, x, y, sprite w, sprite h)
+    for _ in range(int(rng.integers(min_objects, max_objects + 1))):
+        label = int(rng.integers(len(specs))) + 1
+        sprite = draw_product(specs[label - 1], int(w * rng.uniform(0.13, 0.24)), rng)
+        if rng.random() < 0.5:
+            sprite = sprite.rotate(rng.uniform(-12, 12), resample=Image.BILINEAR, expand=True)
+        if sprite.height > 0.9 * h:
+            sprite = sprite.resize((sprite.width * int(0.9 * h) // sprite.height, int(0.9 * h)))
+        sw, sh = sprite.size
+        mask = np.asarray(sprite)[:, :, 3] > 127
+        for _try in range(15):
+            x, y = int(rng.integers(0, w - sw + 1)), int(rng.integers(0, h - sh + 1))
+            under = owner[y:y + sh, x:x + sw][mask]
+            ids, hidden = np.unique(under[under >= 0], return_counts=True)
+            visible = [np.count_nonzero(owner == j) for j in ids]
+            if all(v - n >= (1 - MAX_OCCLUDED) * areas[j] for j, n, v in zip(ids, hidden, visible)):
+                break
+        else:
+            continue  # no place that keeps the others visible enough: leave this one out
+        owner[y:y + sh, x:x + sw][mask] = len(areas)
+        areas.append(int(mask.sum()))
+        placed.append((label, x, y, sw, sh))
+        scene.paste(sprite, (x, y), sprite)
+    objects = []
+    for j, (label, x, y, sw, sh) in enumerate(placed):
+        ys, xs = np.nonzero(owner[y:y + sh, x:x + sw] == j)
+        objects.append((label, [x + int(xs.min()), y + int(ys.min()),
+                                x + int(xs.max()) + 1, y + int(ys.max()) + 1]))
+    # lighting: a soft gradient across the tray and sensor noise
+    arr = np.asarray(scene, np.float32)
+    gx = np.linspace(rng.uniform(0.85, 1.0), rng.uniform(1.0, 1.12), w, dtype=np.float32)
+    arr = arr * gx[None, :, None] + rng.normal(0, 2.5, size=(h, w, 1)).astype(np.float32)
+    return Image.fromarray(np.uint8(np.clip(arr, 0, 255))), objects
+
+
+def generate_synthetic_dataset(root, num_classes=20, num_train=400, num_test=150, seed=0,
+                               image_size=288) -> None:
+    """Write a fresh dataset into `root` (which must not exist or be empty)."""
+    root = Path(root)
+    specs = product_catalog(num_classes)
+    classes = [s.name for s in specs]
+    (root / "JPEGImages").mkdir(parents=True, exist_ok=True)
+    (root / "ImageSets" / "Main").mkdir(parents=True, exist_ok=True)
+    next_id = 1
+    for split_index, (split, count) in enumerate(zip(SPLITS, (num_train, num_test))):
+        images, objects_per_image = [], []
+        for i in range(count):
+            rng = np.random.default_rng([seed, split_index, i])
+            image, objects = render_scene(rng, specs, image_size)
+            name = f"{next_id:06d}"
+            image.save(root / "JPEGImages" / f"{name}.jpg", quality=92)
+            named = [(classes[lab - 1], box, False) for lab, box in objects]
+            write_voc_annotation(root / "Annotations" / f"{name}.xml", f"{name}.jpg",
+                                 image.width, image.height, named)
+            images.append((next_id, f"JPEGImages/{name}.jpg", image.width, image.height))
+            objects_per_image.append(named)
+            next_id += 1
+        (root / "ImageSets" / "Main" / f"{split}.txt").write_text(
+            "".join(f"{img_id:06d}\n" for img_id, *_ in images))
+        write_coco_json(root / "annotations" / f"instances_{split}.json",
+                        coco_dict(images, objects_per_image, classes))
+    (root / "classes.txt").write_text("\n".join(classes) + "\n")
+
+
+def ensure_synthetic_dataset(root=None, num_classes=20, num_train=400, num_test=150, seed=0,
+                             image_size=288) -> SyntheticPaths:
+    """Generate on first use; reuse when manifest.json matches the parameters, regenerate
+    when it does not. Generation goes to a temporary sibling folder that is renamed into
+    place, so concurrent callers (e.g. DDP ranks) never see a half-written dataset."""
+    root = Path(root) if root is not None else default_synthetic_root(num_classes)
+    params = dict(generator_version=GENERATOR_VERSION, num_classes=num_classes,
+                  num_train=num_train, num_test=num_test, seed=seed, image_size=image_size)
+    manifest = root / "manifest.json"
+
+    def current() -> bool:
+        try:
+            return json.loads(manifest.read_text()) == params
+        except (OSError, ValueError):
+            return False
+
+    if not current():
+        if root.exists() and any(root.iterdir()) and not manifest.is_file():
+            raise DatasetError(root, "exists, is not empty and has no manifest.json of a "
+                                     "synthetic dataset; refusing to overwrite it")
+        tmp = root.with_name(f".{root.name}.tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        generate_synthetic_dataset(tmp, num_classes, num_train, num_test, seed, image_size)
+        (tmp / "manifest.json").write_text(json.dumps(params, indent=1) + "\n")
+        if not current():  # another process may have finished first
+            shutil.rmtree(root, ignore_errors=True)
+            try:
+                tmp.rename(root)
+            except OSError:
+                if not current():
+                    raise
+        shutil.rmtree(tmp, ignore_errors=True)
+    classes = (root / "classes.txt").read_text().split()
+    return SyntheticPaths(root, classes)
