@@ -9,13 +9,32 @@ from hl_detect.engine import load_checkpoint
 from tiny_runs import run_tool, tiny_args
 
 
+def tensorboard_tags(folder):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = {"scalars": set(), "histograms": set()}
+    for events in folder.glob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(events), size_guidance={"scalars": 0, "histograms": 0})
+        accumulator.Reload()
+        found = accumulator.Tags()
+        tags["scalars"] |= set(found["scalars"])
+        tags["histograms"] |= set(found["histograms"])
+    return tags
+
+
 def test_train_eval_resume_predict_cycle(tiny_data, tmp_path):
     run = tmp_path / "run"
     first = run_tool("train_det.py", *tiny_args(tiny_data, run, "--epochs", "1"))
     assert "AP@0.5 (area)" in first.stdout and "box accuracy" in first.stdout
     for name in ("config.yaml", "metrics.json", "eval.csv", "eval.json", "checkpoint.pt"):
         assert (run / name).is_file(), name
-    assert list((run / "tb").glob("events.out.tfevents.*"))
+    tags = tensorboard_tags(run / "tb")
+    for tag in ("train/loss_classifier", "train/loss_box_reg", "train/loss_hypersphere", "train/lr", "eval/mAP50_area",
+                "eval/box_accuracy", "hl/mean_center_angle_deg", "hl/fraction_inside_dead_zone"):
+        assert tag in tags["scalars"], tag
+    assert "hl/feature_norm" in tags["histograms"]
+    assert any(t.startswith("hl_distance_to_center/") for t in tags["scalars"])
+    assert list((run / "tb").rglob("projector_config.pbtxt"))
     assert len(list((run / "predictions").glob("*.png"))) == 2
     ckpt = load_checkpoint(run / "checkpoint.pt")
     assert ckpt["epoch"] == 0 and ckpt["step"] == 2 and ckpt["epoch_complete"]

@@ -13,7 +13,7 @@ TINY_OVERRIDES = [
     "model.options.rpn_pre_nms_top_n_train=64", "model.options.rpn_post_nms_top_n_train=32",
     "model.options.rpn_pre_nms_top_n_test=64", "model.options.rpn_post_nms_top_n_test=32",
     "model.options.box_batch_size_per_image=16", "batch_size=2", "max_steps_per_epoch=2",
-    "warmup_epochs=0", "lr_warmup_iters=0", "eval_every=1", "projector_max_points=20", "prediction_pictures=2",
+    "warmup_epochs=0", "lr_warmup_iters=0", "eval_every=1", "log_every=1", "projector_max_points=20", "prediction_pictures=2",
 ]
 
 
