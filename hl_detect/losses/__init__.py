@@ -1,9 +1,17 @@
 """Box-classification losses for the RoIHeads plugin (see base.ClassificationLoss)."""
+from .arcface import ArcFaceLoss
 from .base import ClassificationLoss, SoftmaxLoss
+from .center_loss import CenterLoss, center_penalty
+from .constrained_center_loss import ConstrainedCenterLoss
+from .cosface import CosFaceLoss
+from .exclusive_regularization import ExclusiveRegularization, exclusive_regularization
 from .hypersphere import HypersphereLoss
 from .hypersphere_functional import class_sums, hypersphere_penalty, update_centers
+from .margin import MarginLoss
+from .normalized_classifier import NormalizedLinear, adapt_to_normalized
 from .registry import LOSSES, build_classification_loss, register_loss
 from .sphere_radius import cap_angle, feature_sphere_radius
+from .sphereface import ASoftmaxLoss
 
 __all__ = [
     "ClassificationLoss",
@@ -17,4 +25,15 @@ __all__ = [
     "LOSSES",
     "build_classification_loss",
     "register_loss",
+    "CenterLoss",
+    "center_penalty",
+    "ConstrainedCenterLoss",
+    "MarginLoss",
+    "CosFaceLoss",
+    "ArcFaceLoss",
+    "ASoftmaxLoss",
+    "ExclusiveRegularization",
+    "exclusive_regularization",
+    "NormalizedLinear",
+    "adapt_to_normalized",
 ]

@@ -27,13 +27,46 @@ def center_index(labels: Tensor, label_offset: int) -> tuple[Tensor, Tensor]:
 def squared_distance_to_centers(features: Tensor, centers: Tensor, index: Tensor) -> Tensor:
     """||f_i - c_{idx_i}||^2 for every RoI, as ||f||^2 - 2 f.c + ||c||^2.
 
-    The expansion needs an [R, K] product instead of an [R, d] difference, so the
-    backward keeps no copy of the feature matrix beyond the one autograd has anyway.
+    The expansion reads the feature matrix twice (a norm and an [R, d] x [d, K]
+    product) and never materializes an [R, d] difference.
     """
-    f_sq = features.pow(2).sum(dim=1)
+    f_sq = torch.linalg.vector_norm(features, dim=1).square()
     f_dot_c = (features @ centers.t()).gather(1, index[:, None]).squeeze(1)
     c_sq = centers.pow(2).sum(dim=1)[index]
     return (f_sq - 2.0 * f_dot_c + c_sq).clamp(min=0.0)
+
+
+class _CenterPenalty(torch.autograd.Function):
+    """lambda/(2m) sum_i o_i ||f_i - c_{idx_i}||^2 with a hand-written backward (eq. 17).
+
+    With o_i = 1(||f_i - c|| >= eps*a) for RoIs that have a center (0 otherwise), the
+    gradient is d/df_i = (lambda/m) o_i (f_i - c_{idx_i}): one scaled copy of the
+    features plus an [R, K] x [K, d] product, instead of autograd's chain of [R, d]
+    temporaries. Saved for backward: the features autograd keeps anyway, the centers
+    and two [R] vectors.
+    """
+
+    @staticmethod
+    def forward(ctx, features, centers, index, has_center, dead_zone, weight):
+        dist_sq = squared_distance_to_centers(features, centers, index)
+        # eq. 11: iota(.) = 0 inside the feature sphere of radius eps*a, 1 on or outside it
+        outside = (dist_sq >= dead_zone * dead_zone) & has_center
+        m = has_center.sum().clamp(min=1).to(dist_sq.dtype)
+        coef = outside.to(dist_sq.dtype) * (weight / m)
+        ctx.save_for_backward(features, centers, index, coef)
+        return 0.5 * torch.dot(coef, dist_sq)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        features, centers, index, coef = ctx.saved_tensors
+        if not ctx.needs_input_grad[0]:
+            return None, None, None, None, None, None
+        g = (coef * grad_output)[:, None]
+        grad = features * g
+        # minus sum over rows of g_i c_{idx_i}, as a one-hot [R, K] times [K, d] product
+        rows = g.new_zeros(g.shape[0], centers.shape[0]).scatter_(1, index[:, None], g)
+        grad.addmm_(rows, centers, alpha=-1.0)
+        return grad, None, None, None, None, None
 
 
 def hypersphere_penalty(
@@ -53,28 +86,24 @@ def hypersphere_penalty(
     that carry a center (eq. 17). With m = 0 the result is an exact 0 that stays in
     the graph. Centers are constants here (eq. 17: "all c_{y_i} are known").
     """
-    centers = centers.detach()
     index, has_center = center_index(labels, label_offset)
-    dist_sq = squared_distance_to_centers(features, centers, index)
-    # eq. 11: iota(.) = 0 inside the feature sphere of radius eps*a, 1 on or outside it
-    outside = (dist_sq >= dead_zone * dead_zone) & has_center
-    m = has_center.sum().clamp(min=1).to(dist_sq.dtype)
-    return weight / (2.0 * m) * (dist_sq * outside.to(dist_sq.dtype)).sum()
+    return _CenterPenalty.apply(features, centers.detach(), index, has_center, dead_zone, weight)
 
 
 def class_sums(
     features: Tensor, labels: Tensor, num_centers: int, label_offset: int = 1
 ) -> tuple[Tensor, Tensor]:
-    """Per-center feature sums [K, d] and counts [K] (float32) in one scatter pass.
+    """Per-center feature sums [K, d] and counts [K] (float32) in one pass over the features.
 
-    RoIs without a center go to an extra row that is dropped, so no boolean indexing.
+    The sums are one product of a one-hot [K, R] matrix (zero columns for RoIs without a
+    center, so no boolean indexing) with the features: a single GEMM, deterministic on
+    GPUs (unlike index_add_'s atomics) and one parallel region on CPUs.
     """
     index, has_center = center_index(labels, label_offset)
-    index = torch.where(has_center, index, torch.full_like(index, num_centers))
     f = features.detach().float()
-    sums = f.new_zeros(num_centers + 1, f.shape[1]).index_add_(0, index, f)
-    counts = f.new_zeros(num_centers + 1).index_add_(0, index, torch.ones_like(index, dtype=f.dtype))
-    return sums[:num_centers], counts[:num_centers]
+    # each column i is written once, at row index_i, with 1 if RoI i has a center else 0
+    onehot = f.new_zeros(num_centers, f.shape[0]).scatter_(0, index[None], has_center[None].to(f.dtype))
+    return onehot @ f, onehot.sum(dim=1)
 
 
 def update_centers(
@@ -99,7 +128,8 @@ def update_centers(
     """
     k = centers.shape[0]
     t = (num_updates + 1).to(centers.dtype)
-    bias_correction = 1.0 / (1.0 - torch.pow(torch.as_tensor(phi, dtype=centers.dtype, device=centers.device), t))
+    # pow(scalar, tensor): phi^t computed where t lives, no host-to-device copy of phi
+    bias_correction = 1.0 / (1.0 - torch.pow(phi, t))
     sum_v = bias_correction * (phi * counts[:, None] * centers + (1.0 - phi) * sums)
     others = centers.sum(dim=0, keepdim=True) - centers
     separation = (beta / (k - 1)) * others if k > 1 else torch.zeros_like(centers)

@@ -3,13 +3,27 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .arcface import ArcFaceLoss
 from .base import ClassificationLoss, SoftmaxLoss
+from .center_loss import CenterLoss
+from .constrained_center_loss import ConstrainedCenterLoss
+from .cosface import CosFaceLoss
+from .exclusive_regularization import ExclusiveRegularization
 from .hypersphere import HypersphereLoss
+from .sphereface import ASoftmaxLoss
 
 # every builder takes (num_classes=C, feature_dim=d, **hyperparameters)
 LOSSES: dict[str, Callable[..., ClassificationLoss]] = {
     "softmax": lambda num_classes, feature_dim, **kw: SoftmaxLoss(**kw),
     "hl": HypersphereLoss,
+    # the comparison losses of Tables VIII/IX; MML [32] and HML [31] are left out: their
+    # published definitions could not be checked, and a guessed variant would not be theirs
+    "cl": CenterLoss,
+    "ccl": ConstrainedCenterLoss,
+    "cosface": CosFaceLoss,
+    "arcface": ArcFaceLoss,
+    "asl": ASoftmaxLoss,
+    "er": ExclusiveRegularization,
 }
 
 

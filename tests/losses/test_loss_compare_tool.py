@@ -1,0 +1,61 @@
+"""tools/compare_losses.py end to end: 2 losses x 2 seeds x 1 step on generated data, then a resume."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "compare_losses.py"
+FAST = [  # a few generated images, one step, the cheapest evaluation
+    "data.options.num_train=4", "data.options.num_test=2", "data.options.image_size=96", "data.workers=0",
+    "data.resize.min_size=96", "data.resize.max_size=96", "model.options.min_size=96", "model.options.max_size=96",
+    "model.options.rpn_pre_nms_top_n_train=32", "model.options.rpn_post_nms_top_n_train=16",
+    "model.options.rpn_pre_nms_top_n_test=32", "model.options.rpn_post_nms_top_n_test=16",
+    "model.options.box_batch_size_per_image=16", "batch_size=2", "epochs=1", "max_steps_per_epoch=1",
+    "warmup_epochs=0", "lr_warmup_iters=0", "eval_every=1", "eval_coco=false", "projector=false", "prediction_pictures=0",
+]
+
+
+@pytest.fixture(scope="module")
+def tool():
+    spec = importlib.util.spec_from_file_location("compare_losses", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def compare(tool, tmp_path, *extra):
+    argv = ["--losses", "softmax", "ccl", "--seeds", "0", "1", "--output-dir", str(tmp_path / "cmp"),
+            "--data-root", str(tmp_path / "data"), "--device", "cpu", "--no-progress", *extra]
+    for override in FAST:
+        argv += ["--set", override]
+    return tool.main(tool.get_args_parser().parse_args(argv))
+
+
+def test_compare_writes_the_table_and_resumes(tool, tmp_path, capsys):
+    table = compare(tool, tmp_path)
+    assert list(table) == ["softmax", "ccl"]
+    for agg in table.values():
+        for metric in ("mAP50_area", "box_accuracy"):
+            a = agg[metric]
+            assert a["n"] == 2 and 0.0 <= a["mean"] <= a["best"] <= 1.0 and a["std"] >= 0.0
+            assert a["best"] == max(a["values"])
+    out = tmp_path / "cmp"
+    text = (out / "comparison.txt").read_text()
+    assert "AP50 best" in text and "Acc std" in text and "ccl" in text
+    assert (out / "comparison.md").read_text().startswith("| Method |")
+    assert json.loads((out / "comparison.json").read_text())["table"]["ccl"]["box_accuracy"]["n"] == 2
+    assert json.loads((out / "ccl" / "seed1" / "metrics.json").read_text())["config"]["loss"] == "ccl"
+
+    # a partly finished comparison: one run lost its metrics; only that one is picked up again
+    done = {p: p.stat().st_mtime_ns for p in out.glob("*/seed*/metrics.json")}
+    (out / "ccl" / "seed1" / "metrics.json").unlink()
+    capsys.readouterr()
+    again = compare(tool, tmp_path)
+    log = capsys.readouterr().out
+    assert log.count("not rerun") == 3 and "ccl seed 1: resuming" in log
+    for path, stamp in done.items():
+        if path.parent.name != "seed1" or path.parent.parent.name != "ccl":
+            assert path.stat().st_mtime_ns == stamp
+    assert again["ccl"]["box_accuracy"]["n"] == 2
+    assert compare(tool, tmp_path, "--table-only")["softmax"]["mAP50_area"]["n"] == 2
