@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models.detection import FasterRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -51,20 +52,41 @@ class TinyBackbone(nn.Module):
         return self.body(x)
 
 
+class MLPHead(TwoMLPHead):
+    """torchvision's TwoMLPHead (same fc6/fc7 weights) with the last ReLU optional.
+
+    With ``final_relu=False`` the RoI features f_i can point anywhere, so they can reach
+    centers with negative coordinates (the hypersphere loss's centers need not lie in the
+    positive orthant that a ReLU output is confined to).
+    """
+
+    def __init__(self, in_channels: int, representation_size: int, final_relu: bool = True) -> None:
+        super().__init__(in_channels, representation_size)
+        self.final_relu = final_relu
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.relu(self.fc6(x.flatten(start_dim=1)))
+        x = self.fc7(x)
+        return F.relu(x) if self.final_relu else x
+
+
 def fasterrcnn_tiny_hl(
     *,
     num_classes: int = 21,
     width: int = 32,
     representation_size: int = 256,
+    final_relu: bool = True,
     loss: str = "hl",
     loss_kwargs: Optional[dict[str, Any]] = None,
     **kwargs: Any,
 ) -> FasterRCNN:
-    """Small from-scratch Faster R-CNN (stride 8, one feature map) trained with ``loss``."""
+    """Small from-scratch Faster R-CNN (stride 8, one feature map) trained with ``loss``.
+
+    ``final_relu=False`` drops the ReLU after the last head layer (see MLPHead)."""
     backbone = TinyBackbone(width)
     anchor_generator = AnchorGenerator(sizes=((16, 32, 64, 128),), aspect_ratios=((0.5, 1.0, 2.0),))
     box_roi_pool = MultiScaleRoIAlign(featmap_names=["0"], output_size=7, sampling_ratio=2)
-    box_head = TwoMLPHead(backbone.out_channels * 7 * 7, representation_size)
+    box_head = MLPHead(backbone.out_channels * 7 * 7, representation_size, final_relu)
     box_predictor = FastRCNNPredictor(representation_size, num_classes)
     model = FasterRCNN(
         backbone,
