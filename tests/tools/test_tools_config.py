@@ -21,8 +21,10 @@ def test_overrides_parse_yaml_values_and_reject_typos(tmp_path):
     cfg = load_config([dataset_config_path("demo")], ["lr=2e-4", "model.head=c4", "loss_options.hl.weight=0", "data.options.num_classes=113"])
     assert cfg["lr"] == 2e-4 and cfg["model"]["head"] == "c4"
     assert cfg["loss_options"]["hl"]["weight"] == 0 and cfg["data"]["options"]["num_classes"] == 113
-    apply_override(cfg, "loss_options.cosface.margin=0.35")  # free-form under *options
-    assert cfg["loss_options"]["cosface"] == {"margin": 0.35}
+    apply_override(cfg, "loss_options.cosface.margin=0.2")
+    assert cfg["loss_options"]["cosface"] == {"scale": 64.0, "margin": 0.2}
+    apply_override(cfg, "loss_options.my_loss.alpha=3")  # free-form under *options
+    assert cfg["loss_options"]["my_loss"] == {"alpha": 3}
     with pytest.raises(KeyError, match="unknown key 'lrr'"):
         apply_override(cfg, "lrr=1")
     with pytest.raises(KeyError, match="model.hed"):
