@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
-import torch
 
 
 def make_receipt(prediction: dict, class_names: Sequence[str], score_threshold: float = 0.5, image: str = "") -> dict:

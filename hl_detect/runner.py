@@ -340,10 +340,10 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
             if done_before:
                 loader = _Skipping(train_loader, done_before)
 
-            def on_step_end(step: int, _base=done_before) -> None:
+            def on_step_end(step: int) -> None:
                 nonlocal global_step
                 global_step = step
-                state["step_in_epoch"] = state.get("step_in_epoch", 0) + 1
+                state["step_in_epoch"] += 1
                 if stop["signal"] is not None:
                     raise _Interrupted()
 
@@ -357,12 +357,11 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
             epoch_scheduler.step()
             evaluate_now = (epoch + 1) % max(1, cfg.get("eval_every", 1)) == 0 or epoch + 1 == cfg["epochs"]
             if evaluate_now:
-                result = _evaluate(cfg, model, test_loader, device, class_names, use_amp, progress)
+                result, embedding = _evaluate(cfg, model, test_loader, device, class_names, use_amp, progress)
                 history.append({"epoch": epoch, "step": global_step, **{k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage")}})
                 if main:
-                    log_evaluation(writer, result, result.pop("_embedding", None), model, class_names, global_step, cfg)
+                    log_evaluation(writer, result, embedding, model, class_names, global_step, cfg)
                     say(f"[eval] epoch {epoch}: " + _summary_line(result))
-                result.pop("_embedding", None)
             if main:
                 for key, value in means.items():
                     writer.add_scalar(f"epoch/{key}", value, epoch)
@@ -386,8 +385,7 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
             writer.close()
 
     if not result:  # nothing left to train (e.g. resumed a finished run): evaluate once
-        result = _evaluate(cfg, model, test_loader, device, class_names, use_amp, progress)
-        result.pop("_embedding", None)
+        result, _ = _evaluate(cfg, model, test_loader, device, class_names, use_amp, progress)
     result["elapsed_s"] = time.time() - start_time
     result["output_dir"] = str(out_dir)
     if main:
@@ -416,13 +414,17 @@ class _Skipping:
         return itertools.islice(iter(self.loader), self.n, None)
 
 
-def _evaluate(cfg, model, test_loader, device, class_names, amp, progress) -> dict:
-    evaluator = DetectionEvaluator(
-        len(class_names), class_names, plus_one=cfg["data"].get("plus_one", False), coco=cfg.get("eval_coco", True),
-        checkout=cfg.get("eval_checkout", False), checkout_threshold=cfg.get("checkout_threshold", 0.5),
-    )
+def build_evaluator(cfg: dict, class_names, **overrides) -> DetectionEvaluator:
+    """The evaluator a run config asks for (VOC +1 convention, COCO AP, checkout metrics)."""
+    options = dict(plus_one=cfg["data"].get("plus_one", False), coco=cfg.get("eval_coco", True),
+                   checkout=cfg.get("eval_checkout", False), checkout_threshold=cfg.get("checkout_threshold", 0.5))
+    return DetectionEvaluator(len(class_names), class_names, **{**options, **overrides})
+
+
+def _evaluate(cfg, model, test_loader, device, class_names, amp, progress):
+    """(evaluation result, (features, labels) of ground-truth RoIs for the projector or None)."""
+    evaluator = build_evaluator(cfg, class_names)
     collect = cfg.get("projector_max_points", 0) if cfg.get("projector", True) else 0
     result, embedding = evaluate(model, test_loader, evaluator, device, max_images=cfg.get("max_eval_images"),
                                  collect_features=collect, progress=progress, amp=amp)
-    result["_embedding"] = embedding
-    return result
+    return result, embedding

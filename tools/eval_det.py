@@ -38,8 +38,8 @@ def main(args: argparse.Namespace) -> dict:
 
     from hl_detect.data import collate_fn
     from hl_detect.engine import evaluate
-    from hl_detect.evaluation import DetectionEvaluator, format_table, save_report
-    from hl_detect.runner import build_eval_dataset, load_model_from_checkpoint, select_device
+    from hl_detect.evaluation import format_table, save_report
+    from hl_detect.runner import build_eval_dataset, build_evaluator, load_model_from_checkpoint, select_device
 
     device = select_device(args.device)
     model, cfg, class_names = load_model_from_checkpoint(args.checkpoint, device)
@@ -49,10 +49,8 @@ def main(args: argparse.Namespace) -> dict:
     dataset = build_eval_dataset(cfg, split)
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers, collate_fn=collate_fn)
     checkout = args.checkout or cfg.get("eval_checkout", False)
-    evaluator = DetectionEvaluator(
-        len(class_names), class_names, plus_one=cfg["data"].get("plus_one", False), coco=cfg.get("eval_coco", True),
-        checkout=checkout, checkout_threshold=args.checkout_threshold, checkout_sweep=args.sweep,
-    )
+    evaluator = build_evaluator(cfg, class_names, checkout=checkout, checkout_threshold=args.checkout_threshold,
+                                checkout_sweep=args.sweep)
     result, _ = evaluate(model, loader, evaluator, device, max_images=args.max_images, progress=not args.no_progress)
     run_dir = Path(args.checkpoint) if Path(args.checkpoint).is_dir() else Path(args.checkpoint).parent
     out_dir = Path(args.output_dir) if args.output_dir else run_dir

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 import torch
 from tqdm import tqdm
 
-from ..distributed import all_reduce_sum_, is_main_process
+from ..distributed import all_reduce_sum_, get_world_size, is_main_process
 
 
 class NonFiniteLossError(RuntimeError):
@@ -49,16 +49,16 @@ def train_one_epoch(
     total_steps = len(loader) if max_steps is None else min(len(loader), max_steps)
     sums: dict[str, float] = {}
     bar = tqdm(total=total_steps, desc=f"epoch {epoch}", disable=not (progress and is_main_process()), dynamic_ncols=True)
-    images_seen, start = 0, time.perf_counter()
-    for step_in_epoch, (images, targets) in enumerate(loader):
-        if step_in_epoch >= total_steps:
+    images_seen, steps_done, start = 0, 0, time.perf_counter()
+    for images, targets in loader:
+        if steps_done >= total_steps:
             break
         images, targets = move_to(images, targets, device)
         with torch.autocast(device_type=device.type, enabled=scaler is not None):
             loss_dict = model(images, targets)
         total = sum(loss_dict.values())
-        # the check reads one value per step; it is the guard the references keep too
-        values = {k: float(v.detach()) for k, v in loss_dict.items()}
+        # one host read per step for all terms (the guard torchvision's references keep too)
+        values = dict(zip(loss_dict, torch.stack([v.detach().float() for v in loss_dict.values()]).tolist()))
         if not math.isfinite(sum(values.values())):
             terms = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
             raise NonFiniteLossError(f"non-finite loss at epoch {epoch}, step {global_step} (global): {terms}")
@@ -78,6 +78,7 @@ def train_one_epoch(
         if iter_scheduler is not None:
             iter_scheduler.step()
         global_step += 1
+        steps_done += 1
         images_seen += len(images)
         for key, value in values.items():
             sums[key] = sums.get(key, 0.0) + value
@@ -95,13 +96,10 @@ def train_one_epoch(
         if on_step_end is not None:
             on_step_end(global_step)
     bar.close()
-    steps = max(1, min(step_in_epoch + 1, total_steps) if total_steps else 1)
-    means = {k: v / steps for k, v in sums.items()}
+    means = {k: v / max(1, steps_done) for k, v in sums.items()}
     # epoch means averaged over ranks so rank 0 logs the global figure
     if means:
         keys = sorted(means)
         packed = all_reduce_sum_(torch.tensor([means[k] for k in keys], dtype=torch.float64, device=device))
-        from ..distributed import get_world_size
-
         means = {k: float(v) / get_world_size() for k, v in zip(keys, packed.tolist())}
     return global_step, means

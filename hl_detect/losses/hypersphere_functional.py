@@ -8,11 +8,9 @@ center row y - offset: 1 for foreground-only centers, 0 with a background center
 
 Everything here is vectorized and free of host syncs: no boolean indexing (it has a
 data-dependent shape), no ``.item()``; RoIs without a center are masked out by
-weights and scattered into a discarded row instead.
+weights and by zero columns of a one-hot matrix instead.
 """
 from __future__ import annotations
-
-from typing import Optional
 
 import torch
 from torch import Tensor

@@ -13,12 +13,10 @@ from torch import Tensor, nn
 from torchvision.models import ResNet50_Weights, resnet50
 from torchvision.models._utils import IntermediateLayerGetter
 from torchvision.models.detection import FasterRCNN
-from torchvision.models.detection.anchor_utils import AnchorGenerator
-from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
-from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops import misc as misc_nn_ops
 
-from ..convert import convert_to_hypersphere
+from .single_map import single_map_fasterrcnn
+
 
 # torchvision's naming, top to bottom; layer4 lives in the box head and always trains
 _BACKBONE_LAYERS = ["layer4", "layer3", "layer2", "layer1", "conv1"]
@@ -79,16 +77,7 @@ def fasterrcnn_resnet50_c4_hl(
             parameter.requires_grad_(False)
     box_head = ResNetC4Head(resnet.layer4)
     backbone = ResNetC4Trunk(resnet)
-    anchor_generator = AnchorGenerator(sizes=((32, 64, 128, 256, 512),), aspect_ratios=((0.5, 1.0, 2.0),))
-    box_roi_pool = MultiScaleRoIAlign(featmap_names=["0"], output_size=14, sampling_ratio=0)
-    box_predictor = FastRCNNPredictor(box_head.out_features, num_classes)
-    model = FasterRCNN(
-        backbone,
-        num_classes=None,
-        rpn_anchor_generator=anchor_generator,
-        box_roi_pool=box_roi_pool,
-        box_head=box_head,
-        box_predictor=box_predictor,
-        **kwargs,
+    return single_map_fasterrcnn(
+        backbone, box_head, box_head.out_features, num_classes, anchor_sizes=(32, 64, 128, 256, 512),
+        roi_size=14, sampling_ratio=0, loss=loss, loss_kwargs=loss_kwargs, **kwargs,
     )
-    return convert_to_hypersphere(model, loss, **(loss_kwargs or {}))

@@ -12,11 +12,10 @@ from typing import Any, Optional
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models.detection import FasterRCNN
-from torchvision.models.detection.anchor_utils import AnchorGenerator
-from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
-from torchvision.ops import MultiScaleRoIAlign
+from torchvision.models.detection.faster_rcnn import TwoMLPHead
 
-from ..convert import convert_to_hypersphere
+from .single_map import single_map_fasterrcnn
+
 
 
 def _conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -84,17 +83,8 @@ def fasterrcnn_tiny_hl(
 
     ``final_relu=False`` drops the ReLU after the last head layer (see MLPHead)."""
     backbone = TinyBackbone(width)
-    anchor_generator = AnchorGenerator(sizes=((16, 32, 64, 128),), aspect_ratios=((0.5, 1.0, 2.0),))
-    box_roi_pool = MultiScaleRoIAlign(featmap_names=["0"], output_size=7, sampling_ratio=2)
     box_head = MLPHead(backbone.out_channels * 7 * 7, representation_size, final_relu)
-    box_predictor = FastRCNNPredictor(representation_size, num_classes)
-    model = FasterRCNN(
-        backbone,
-        num_classes=None,
-        rpn_anchor_generator=anchor_generator,
-        box_roi_pool=box_roi_pool,
-        box_head=box_head,
-        box_predictor=box_predictor,
-        **kwargs,
+    return single_map_fasterrcnn(
+        backbone, box_head, representation_size, num_classes, anchor_sizes=(16, 32, 64, 128),
+        roi_size=7, sampling_ratio=2, loss=loss, loss_kwargs=loss_kwargs, **kwargs,
     )
-    return convert_to_hypersphere(model, loss, **(loss_kwargs or {}))
