@@ -86,6 +86,9 @@ def convert_to_hypersphere(
     # in place: keep every attribute torchvision set (and any it adds in future versions)
     roi_heads.__class__ = HypersphereRoIHeads
     roi_heads._sampled_labels = None
+    roi_heads._rois_per_image = []
+    roi_heads.measure_grad_ratio = False
+    roi_heads.last_grad_ratio = None
     roi_heads.cls_loss = loss
     return model
 
@@ -95,7 +98,8 @@ def revert_to_torchvision(model: nn.Module) -> nn.Module:
     roi_heads = model.roi_heads
     if isinstance(roi_heads, HypersphereRoIHeads):
         del roi_heads.cls_loss
-        del roi_heads._sampled_labels
+        for name in ("_sampled_labels", "_rois_per_image", "measure_grad_ratio", "last_grad_ratio"):
+            roi_heads.__dict__.pop(name, None)
         roi_heads.__class__ = RoIHeads
     return model
 

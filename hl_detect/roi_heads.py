@@ -13,6 +13,13 @@ against the stock model, so an upgrade that changes it fails loudly, not silentl
 Everything else (sampling, regression, post-processing, mask and keypoint branches)
 is torchvision's, untouched. Eval mode is torchvision's forward verbatim.
 
+Strength diagnostic: set ``measure_grad_ratio = True`` before a training forward (the
+training loop does it on logging steps only) and that forward leaves in
+``last_grad_ratio`` a 0-d tensor ||dL_extra/df|| / ||dL_CE/df||: the gradient norm of
+the loss's extra terms (e.g. ``loss_hypersphere``) over that of torchvision's
+``loss_classifier``, both at the box-head features f the predictor receives. It costs two
+backward passes through the predictor (one linear layer) and no host sync.
+
 TorchScript cannot compile ``super()``; scripting therefore compiles torchvision's
 forward (bound here as ``_torchvision_forward``) and skips the training extras, so a
 converted model scripts and exports exactly as the stock one does.
@@ -62,6 +69,9 @@ class HypersphereRoIHeads(RoIHeads):
         super().__init__(*args, **kwargs)
         self.cls_loss = cls_loss
         self._sampled_labels: Optional[Tensor] = None
+        self._rois_per_image: list[int] = []
+        self.measure_grad_ratio = False
+        self.last_grad_ratio: Optional[Tensor] = None
 
     def select_training_samples(self, proposals: list[Tensor], targets: Optional[list[dict[str, Tensor]]]):
         out = self._torchvision_select_training_samples(proposals, targets)
@@ -83,6 +93,7 @@ class HypersphereRoIHeads(RoIHeads):
     @torch.jit.unused
     def _remember_labels(self, labels: list[Tensor]) -> None:
         self._sampled_labels = torch.cat(labels, dim=0)
+        self._rois_per_image = [int(x.shape[0]) for x in labels]  # shapes: host-side, no sync
 
     @torch.jit.unused
     def _forward_with_loss(self, features, proposals, image_shapes, targets):
@@ -95,6 +106,7 @@ class HypersphereRoIHeads(RoIHeads):
             features_ = inputs[0].flatten(start_dim=1)
             labels = self._sampled_labels
             tapped["features"] = features_
+            tapped["input"] = inputs[0]
             logits, box_regression = output
             return self.cls_loss.training_logits(logits, features_, labels), box_regression
 
@@ -109,5 +121,25 @@ class HypersphereRoIHeads(RoIHeads):
                 "torchvision's RoIHeads.forward no longer calls select_training_samples/box_predictor "
                 "as hl_detect expects; please report the torchvision version"
             )
-        losses.update(self.cls_loss.extra_losses(tapped["features"], labels))
+        extra = self.cls_loss.extra_losses(tapped["features"], labels, self._rois_per_image)
+        if self.measure_grad_ratio:
+            self.measure_grad_ratio = False
+            self.last_grad_ratio = extra_to_ce_grad_ratio(losses["loss_classifier"], extra, tapped["input"])
+        losses.update(extra)
         return result, losses
+
+
+def extra_to_ce_grad_ratio(loss_ce: Tensor, extra: dict[str, Tensor], features: Tensor) -> Optional[Tensor]:
+    """||d(sum of extra terms)/df|| / ||dCE/df|| at the box-head features f (a 0-d tensor).
+
+    None when there is no extra term or no graph (a no_grad pass); 0 during a warm start."""
+    if not extra or not features.requires_grad or not torch.is_grad_enabled():
+        return None
+    total = sum(extra.values())
+    if not total.requires_grad:
+        return None
+    (g_extra,) = torch.autograd.grad(total, features, retain_graph=True, allow_unused=True)
+    (g_ce,) = torch.autograd.grad(loss_ce, features, retain_graph=True)
+    if g_extra is None:
+        return torch.zeros((), device=features.device)
+    return (torch.linalg.vector_norm(g_extra.float()) / torch.linalg.vector_norm(g_ce.float()).clamp(min=1e-30)).detach()

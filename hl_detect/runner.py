@@ -35,7 +35,7 @@ from .data import (
 )
 from .engine import NonFiniteLossError, center_stats, evaluate, load_checkpoint, save_checkpoint, train_one_epoch
 from .evaluation import DetectionEvaluator, format_table, save_report
-from .losses import LOSSES
+from .losses import LOSSES, loss_parts
 from .models import build_detector
 from .visualize import draw_detections, save_picture
 
@@ -144,14 +144,19 @@ def build_loaders(cfg: dict, train_set, test_set, distributed: bool):
 
 
 def loss_kwargs(cfg: dict, warmup_steps: int) -> dict[str, Any]:
-    kwargs = dict((cfg.get("loss_options") or {}).get(cfg["loss"]) or {})
-    builder = LOSSES.get(cfg["loss"])
-    if builder is not None:
+    """The chosen loss's ``loss_options`` (+ the warm start in steps where it takes one).
+
+    A composed loss (``cosface+hl``) gets one dict per part, from each part's options."""
+    parts = loss_parts(cfg["loss"])
+    per_part = {}
+    for name in parts:
+        kwargs = dict((cfg.get("loss_options") or {}).get(name) or {})
+        builder = LOSSES[name]
         target = builder.__init__ if inspect.isclass(builder) else builder
-        params = inspect.signature(target).parameters
-        if "warmup_steps" in params and "warmup_steps" not in kwargs:
+        if "warmup_steps" in inspect.signature(target).parameters and "warmup_steps" not in kwargs:
             kwargs["warmup_steps"] = warmup_steps
-    return kwargs
+        per_part[name] = kwargs
+    return per_part[parts[0]] if len(parts) == 1 else per_part
 
 
 def build_optimizer(cfg: dict, model: torch.nn.Module):
@@ -241,6 +246,14 @@ def _pct(value, digits: int = 2) -> str:
     return "n/a" if value is None else f"{100 * value:.{digits}f}"
 
 
+def _epoch_line(epoch: int, means: dict) -> str:
+    """One line per epoch: the loss means and, where measured, the HL/CE gradient ratio."""
+    terms = " ".join(f"{k}={v:.4f}" for k, v in means.items() if k.startswith("loss"))
+    ratio = means.get("grad_ratio")
+    strength = "" if ratio is None else f" | extra/CE gradient ratio at the box features {ratio:.3g}"
+    return f"[epoch {epoch}] {terms}{strength}"
+
+
 def _summary_line(result: dict) -> str:
     return (f"AP@0.5 (area) {_pct(result.get('mAP50_area'))} | AP@0.5 (VOC07 11-pt) {_pct(result.get('mAP50_voc07'))}"
             f" | box accuracy {_pct(result.get('box_accuracy'))} (coverage {_pct(result.get('box_coverage'), 1)}%)")
@@ -280,6 +293,7 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
 
     start_epoch, global_step, skip_batches = 0, 0, 0
     history: list[dict] = []
+    train_log: list[dict] = []  # per-epoch loss means and the HL/CE gradient ratio
     resume_path = Path(resume) if resume else None
     if resume_path is not None and resume_path.is_dir():
         resume_path = resume_path / CHECKPOINT
@@ -292,6 +306,7 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
             scaler.load_state_dict(ckpt["scaler"])
         global_step = int(ckpt["step"])
         history = list(ckpt.get("history", []))
+        train_log = list(ckpt.get("train_log", []))
         if ckpt.get("epoch_complete", True):
             start_epoch = int(ckpt["epoch"]) + 1
         else:  # interrupted mid-epoch: same epoch, same sampler order, skip what was done
@@ -319,7 +334,7 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
     def checkpoint_state(epoch: int, complete: bool, step_in_epoch: int = 0) -> dict:
         return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "lr_scheduler": epoch_scheduler.state_dict(),
                 "scaler": scaler.state_dict() if scaler is not None else None, "epoch": epoch, "step": global_step,
-                "epoch_complete": complete, "step_in_epoch": step_in_epoch, "config": cfg, "history": history,
+                "epoch_complete": complete, "step_in_epoch": step_in_epoch, "config": cfg, "history": history, "train_log": train_log,
                 "class_names": class_names}
 
     def on_signal(signum, frame):
@@ -355,6 +370,8 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
                 on_step_end=on_step_end, progress=progress,
             )
             epoch_scheduler.step()
+            train_log.append({"epoch": epoch, "step": global_step, **means})
+            say(_epoch_line(epoch, means))
             evaluate_now = (epoch + 1) % max(1, cfg.get("eval_every", 1)) == 0 or epoch + 1 == cfg["epochs"]
             if evaluate_now:
                 result, embedding = _evaluate(cfg, model, test_loader, device, class_names, use_amp, progress)
@@ -393,7 +410,7 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
         save_report(result, out_dir, name="eval")
         pictures = save_prediction_pictures(model, test_set, device, out_dir, class_names, cfg.get("prediction_pictures", 6))
         summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout")},
-                   "history": history, "elapsed_s": result["elapsed_s"], "step": global_step}
+                   "history": history, "train_log": train_log, "elapsed_s": result["elapsed_s"], "step": global_step}
         (out_dir / "metrics.json").write_text(json.dumps(summary, indent=1, default=float))
         say("[done] " + _summary_line(result))
         say(f"[done] run folder {out_dir} (metrics.json, eval.csv/json, checkpoint.pt, tb/); prediction pictures in {pictures}")

@@ -1,38 +1,61 @@
 #!/usr/bin/env python
-"""Train several losses over several seeds and print the paper's Table VIII/IX layout.
+"""Train several losses (arms) over paired seeds; print the paper's table and a study table.
 
     python tools/compare_losses.py --losses softmax ccl cosface arcface hl --seeds 0 1 2
     python tools/compare_losses.py --dataset voc0712 --seeds 0 1 2 3 4          # all losses, Table VIII
-    python tools/compare_losses.py --table-only                                  # the table of what is done
+    python tools/compare_losses.py --dataset study_hl --losses softmax "hl[normalize_by=elements]" \\
+        --sweep loss_options.hl.weight=0.002,0.02,0.2,2,20 --seeds 0 1 2 --parallel 2 --threads 1 \\
+        --plot loss_options.hl.weight                                            # a lambda sweep
+    python tools/compare_losses.py ... --table-only                              # tabulate what is done
 
-Each run is hl_detect.runner.run_training on configs/<dataset>.yaml with loss=<name>,
-seed=<k>, output_dir=<output-dir>/<name>/seed<k>. A run whose metrics.json exists is
-not run again, and one interrupted mid-way resumes from its checkpoint, so a comparison
-can be run in pieces. The table (AP@0.5 and best-matching-box accuracy: best / mean /
-std over the seeds, in %) is printed and written to comparison.txt, comparison.md and
-comparison.json in the output folder.
+An arm is ``LOSS`` or ``LOSS[key=value,...]`` (hl_detect/study.py: a key without a dot
+is an option of the loss). Each run is tools/train_det.py's job on configs/<dataset>.yaml
+with the arm's overrides, ``seed=<k>``, in ``<output-dir>/<arm folder>/seed<k>``. Runs go
+seed by seed (every arm's seed 0 first), so a partial study is already paired. A run whose
+metrics.json exists is not run again, one interrupted mid-way resumes from its
+checkpoint: stop at any time and run the same command again. ``--parallel N`` trains N
+runs side by side as subprocesses with ``--threads`` torch threads each.
+
+Written to the output folder: comparison.txt/.md/.json (the paper's layout: best / mean /
+std over seeds) and study.md/.json (mean ± 95 % CI, the paired difference to
+``--baseline`` with its CI, the HL/CE gradient ratio), and with ``--plot KEY`` a PNG of
+box accuracy and AP50 against the swept key.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hl_detect.cli import add_config_arguments, config_overrides  # noqa: E402
 from hl_detect.config import dataset_config_path, load_config  # noqa: E402
+from hl_detect.study import (  # noqa: E402
+    Arm, expand_sweeps, format_study, parse_arm, parse_sweep, plot_sweep, results_json, study_results,
+)
 
 PAPER_ORDER = ("softmax", "asl", "er", "cl", "ccl", "mml", "hml", "cosface", "arcface", "hl")
 AP_METRIC = {"area": "mAP50_area", "voc07": "mAP50_voc07"}
+TRAIN_TOOL = Path(__file__).resolve().parent / "train_det.py"
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, add_help=add_help, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_arguments(parser)
-    parser.add_argument("--losses", nargs="+", help="loss names (default: every registered loss, in the paper's order)")
+    parser.add_argument("--losses", nargs="+", metavar="ARM",
+                        help="arms: LOSS or LOSS[key=value,...] (default: every registered loss, in the paper's order)")
+    parser.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2",
+                        help="one arm per value for every arm that uses KEY, e.g. loss_options.hl.weight=0.002,0.02")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--baseline", default="softmax", help="arm the paired differences are taken against")
+    parser.add_argument("--parallel", type=int, default=1, help="runs trained side by side (subprocesses)")
+    parser.add_argument("--threads", type=int, help="torch threads per run (default: torch's choice; 1 with --parallel > 1)")
+    parser.add_argument("--plot", action="append", default=[], metavar="KEY", help="write sweep_<key>.png against this key")
     parser.add_argument("--ap", choices=sorted(AP_METRIC), default="area",
                         help="AP@0.5 interpolation in the table: all-point area (the authors') or VOC07 11-point")
     parser.add_argument("--output-dir", help="default runs/compare_<dataset>")
@@ -46,45 +69,102 @@ def default_losses() -> list[str]:
     return [name for name in PAPER_ORDER if name in LOSSES] + sorted(set(LOSSES) - set(PAPER_ORDER))
 
 
-def run_config(args: argparse.Namespace, loss: str, seed: int, run_dir: Path) -> dict:
+def arm_overrides(args: argparse.Namespace, arm: Arm, seed: int, run_dir: Path) -> list[str]:
+    return config_overrides(args) + [f"{k}={v}" for k, v in arm.overrides.items()] + [
+        f"loss={arm.loss}", f"seed={seed}", f"output_dir={run_dir}"]
+
+
+def run_config(args: argparse.Namespace, arm: Arm, seed: int, run_dir: Path) -> dict:
     paths = [dataset_config_path(args.dataset), *args.config]
-    return load_config(paths, config_overrides(args) + [f"loss={loss}", f"seed={seed}", f"output_dir={run_dir}"])
+    return load_config(paths, arm_overrides(args, arm, seed, run_dir))
 
 
-def run_all(args: argparse.Namespace, losses: list[str], out_dir: Path) -> None:
-    """Train every (loss, seed) whose metrics.json is missing; resume interrupted ones."""
-    from hl_detect.runner import CHECKPOINT, run_training
-
-    for loss in losses:
-        for seed in args.seeds:
-            run_dir = out_dir / loss / f"seed{seed}"
+def pending_jobs(args, arms: list[Arm], out_dir: Path) -> list[tuple[Arm, int, Path]]:
+    """(arm, seed, run folder) still to train, seed-major so partial results are paired."""
+    jobs = []
+    for seed in args.seeds:
+        for arm in arms:
+            run_dir = out_dir / arm.folder / f"seed{seed}"
             if (run_dir / "metrics.json").is_file():
-                print(f"[compare] {loss} seed {seed}: done before ({run_dir}), not rerun")
+                print(f"[compare] {arm.label} seed {seed}: done before ({run_dir}), not rerun")
                 continue
-            resume = run_dir / CHECKPOINT
-            print(f"[compare] {loss} seed {seed}: " + ("resuming" if resume.is_file() else "training") + f" in {run_dir}")
-            run_training(run_config(args, loss, seed, run_dir), resume=str(resume) if resume.is_file() else None,
-                         progress=not args.no_progress)
+            run_config(args, arm, seed, run_dir)  # a bad key fails now, not an hour into the study
+            jobs.append((arm, seed, run_dir))
+    return jobs
 
 
-def collect(out_dir: Path, losses: list[str], seeds: list[int], ap_metric: str) -> dict:
-    """{loss: aggregate_runs(...)} over the finished runs (metrics.json "final" of each seed)."""
+def _announce(arm: Arm, seed: int, run_dir: Path) -> str | None:
+    from hl_detect.runner import CHECKPOINT
+
+    resume = run_dir / CHECKPOINT
+    print(f"[compare] {arm.label} seed {seed}: " + ("resuming" if resume.is_file() else "training") + f" in {run_dir}",
+          flush=True)
+    return str(resume) if resume.is_file() else None
+
+
+def run_in_process(args, jobs) -> None:
+    import torch
+
+    from hl_detect.runner import run_training
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for arm, seed, run_dir in jobs:
+        resume = _announce(arm, seed, run_dir)
+        run_training(run_config(args, arm, seed, run_dir), resume=resume, progress=not args.no_progress)
+
+
+def run_subprocesses(args, jobs) -> list[str]:
+    """Train ``args.parallel`` jobs at a time, each a train_det.py process with its own log."""
+    threads = str(args.threads or 1)
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    queue, running, failed = list(jobs), [], []
+    while queue or running:
+        while queue and len(running) < args.parallel:
+            arm, seed, run_dir = queue.pop(0)
+            resume = _announce(arm, seed, run_dir)
+            cmd = [sys.executable, str(TRAIN_TOOL), "--dataset", args.dataset, "--no-progress"]
+            for path in args.config:
+                cmd += ["--config", path]
+            for override in arm_overrides(args, arm, seed, run_dir):
+                cmd += ["--set", override]
+            if resume:
+                cmd += ["--resume", resume]
+            run_dir.mkdir(parents=True, exist_ok=True)
+            log = open(run_dir / "train.log", "a")
+            running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log, arm, seed, run_dir))
+        time.sleep(1.0)
+        for item in list(running):
+            proc, log, arm, seed, run_dir = item
+            if proc.poll() is None:
+                continue
+            log.close()
+            running.remove(item)
+            status = "done" if proc.returncode == 0 else f"FAILED (exit {proc.returncode}, see {run_dir / 'train.log'})"
+            print(f"[compare] {arm.label} seed {seed}: {status}", flush=True)
+            if proc.returncode:
+                failed.append(f"{arm.label} seed {seed}")
+    return failed
+
+
+def collect(out_dir: Path, arms: list[Arm], seeds: list[int], ap_metric: str) -> dict:
+    """{arm label: aggregate_runs(...)} over the finished runs (metrics.json "final" of each seed)."""
     from hl_detect.evaluation import aggregate_runs
 
     table = {}
-    for loss in losses:
+    for arm in arms:
         finals = []
         for seed in seeds:
-            path = out_dir / loss / f"seed{seed}" / "metrics.json"
+            path = out_dir / arm.folder / f"seed{seed}" / "metrics.json"
             if path.is_file():
                 finals.append(json.loads(path.read_text())["final"])
         if finals:
-            table[loss] = aggregate_runs(finals, metrics=(ap_metric, "box_accuracy"))
+            table[arm.label] = aggregate_runs(finals, metrics=(ap_metric, "box_accuracy"))
     return table
 
 
 def format_comparison(table: dict, ap_metric: str, markdown: bool = False) -> str:
-    """Rows = losses; AP@0.5 and accuracy as best / mean / std (%), n = seeds that finished."""
+    """Rows = arms; AP@0.5 and accuracy as best / mean / std (%), n = seeds that finished."""
     header = ["Method", "AP50 best", "AP50 mean", "AP50 std", "Acc best", "Acc mean", "Acc std", "n"]
     rows = []
     for loss, agg in table.items():
@@ -104,13 +184,18 @@ def format_comparison(table: dict, ap_metric: str, markdown: bool = False) -> st
 
 def main(args: argparse.Namespace) -> dict:
     if args.loss:
-        raise SystemExit("compare_losses takes --losses NAME [NAME ...], not --loss")
-    losses = args.losses or default_losses()
+        raise SystemExit("compare_losses takes --losses ARM [ARM ...], not --loss")
+    arms = expand_sweeps([parse_arm(a) for a in (args.losses or default_losses())], [parse_sweep(s) for s in args.sweep])
     out_dir = Path(args.output_dir or f"runs/compare_{Path(args.dataset).stem}")
+    failed = []
     if not args.table_only:
-        run_all(args, losses, out_dir)
+        jobs = pending_jobs(args, arms, out_dir)
+        if args.parallel > 1:
+            failed = run_subprocesses(args, jobs)
+        else:
+            run_in_process(args, jobs)
     ap_metric = AP_METRIC[args.ap]
-    table = collect(out_dir, losses, args.seeds, ap_metric)
+    table = collect(out_dir, arms, args.seeds, ap_metric)
     text = format_comparison(table, ap_metric)
     title = f"{args.dataset} | seeds {args.seeds} | AP@0.5 ({args.ap}) and box accuracy, %"
     print(f"\n{title}\n{text}")
@@ -118,6 +203,22 @@ def main(args: argparse.Namespace) -> dict:
     (out_dir / "comparison.txt").write_text(f"{title}\n{text}\n")
     (out_dir / "comparison.md").write_text(format_comparison(table, ap_metric, markdown=True) + "\n")
     (out_dir / "comparison.json").write_text(json.dumps({"ap_metric": ap_metric, "seeds": args.seeds, "table": table}, indent=1))
+
+    baseline = parse_arm(args.baseline) if args.baseline else None
+    results = study_results(out_dir, arms, args.seeds, baseline)
+    study = format_study(results, baseline)
+    print(f"\nmean ± 95 % CI over seeds; Δ = paired difference to {args.baseline} on common seeds\n"
+          + format_study(results, baseline, markdown=False))
+    (out_dir / "study.md").write_text(study + "\n")
+    (out_dir / "study.json").write_text(json.dumps(results_json(results, baseline), indent=1))
+    for key in args.plot:
+        refs = [r for r in results if r.arm.option(key) is None]
+        path = plot_sweep(results, key, out_dir / f"sweep_{key.rsplit('.', 1)[-1]}.png", references=refs,
+                          title=f"{args.dataset}: mean ± 95 % CI over seeds {args.seeds}")
+        if path:
+            print(f"[compare] plot {path}")
+    if failed:
+        raise SystemExit(f"[compare] {len(failed)} run(s) failed: {', '.join(failed)}")
     return table
 
 

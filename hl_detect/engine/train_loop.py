@@ -4,6 +4,11 @@ Losses come back from the model as a dict of named scalars; every key is summed 
 backward pass, shown on the progress bar and written to TensorBoard, so a new loss term
 (``loss_hypersphere``) needs no code here. A non-finite total stops the run with the
 step and every term named, before the optimizer touches the weights.
+
+On logging steps the RoI heads also measure ``hl/grad_ratio``: the gradient norm of the
+loss's extra terms (HL's penalty) over that of the cross-entropy at the box-head
+features, read in the same host read as the loss values (no extra sync). Its epoch mean
+is returned as ``grad_ratio`` beside the loss means.
 """
 from __future__ import annotations
 
@@ -50,15 +55,28 @@ def train_one_epoch(
     sums: dict[str, float] = {}
     bar = tqdm(total=total_steps, desc=f"epoch {epoch}", disable=not (progress and is_main_process()), dynamic_ncols=True)
     images_seen, steps_done, start = 0, 0, time.perf_counter()
+    heads = getattr(getattr(model, "module", model), "roi_heads", None)
+    can_measure = hasattr(heads, "measure_grad_ratio")
+    ratio_sum, ratio_count = 0.0, 0
     for images, targets in loader:
         if steps_done >= total_steps:
             break
         images, targets = move_to(images, targets, device)
+        measure = can_measure and (global_step + 1) % log_every == 0
+        if measure:
+            heads.measure_grad_ratio, heads.last_grad_ratio = True, None
         with torch.autocast(device_type=device.type, enabled=scaler is not None):
             loss_dict = model(images, targets)
         total = sum(loss_dict.values())
+        ratio = heads.last_grad_ratio if measure else None
         # one host read per step for all terms (the guard torchvision's references keep too)
-        values = dict(zip(loss_dict, torch.stack([v.detach().float() for v in loss_dict.values()]).tolist()))
+        read = [v.detach().float() for v in loss_dict.values()] + ([ratio.float()] if ratio is not None else [])
+        read = torch.stack(read).tolist()
+        values = dict(zip(loss_dict, read))
+        if ratio is not None:
+            ratio_sum, ratio_count = ratio_sum + read[-1], ratio_count + 1
+            if writer is not None:
+                writer.add_scalar("hl/grad_ratio", read[-1], global_step + 1)
         if not math.isfinite(sum(values.values())):
             terms = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
             raise NonFiniteLossError(f"non-finite loss at epoch {epoch}, step {global_step} (global): {terms}")
@@ -97,6 +115,8 @@ def train_one_epoch(
             on_step_end(global_step)
     bar.close()
     means = {k: v / max(1, steps_done) for k, v in sums.items()}
+    if ratio_count:
+        means["grad_ratio"] = ratio_sum / ratio_count
     # epoch means averaged over ranks so rank 0 logs the global figure
     if means:
         keys = sorted(means)

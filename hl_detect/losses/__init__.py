@@ -3,13 +3,15 @@ from .arcface import ArcFaceLoss
 from .base import ClassificationLoss, SoftmaxLoss
 from .center_loss import CenterLoss, center_penalty
 from .constrained_center_loss import ConstrainedCenterLoss
+from .composed import ComposedLoss
 from .cosface import CosFaceLoss
 from .exclusive_regularization import ExclusiveRegularization, exclusive_regularization
 from .hypersphere import HypersphereLoss
+from .hypersphere_authors import AuthorsCodeHypersphereLoss, authors_image_centers
 from .hypersphere_functional import class_sums, hypersphere_penalty, update_centers
 from .margin import MarginLoss
 from .normalized_classifier import NormalizedLinear, adapt_to_normalized
-from .registry import LOSSES, build_classification_loss, register_loss
+from .registry import LOSSES, build_classification_loss, loss_parts, register_loss
 from .sphere_radius import cap_angle, feature_sphere_radius
 from .sphereface import ASoftmaxLoss
 
@@ -17,6 +19,10 @@ __all__ = [
     "ClassificationLoss",
     "SoftmaxLoss",
     "HypersphereLoss",
+    "AuthorsCodeHypersphereLoss",
+    "authors_image_centers",
+    "ComposedLoss",
+    "loss_parts",
     "hypersphere_penalty",
     "class_sums",
     "update_centers",

@@ -8,12 +8,20 @@ The RoIHeads plugin gives a loss three chances to act, all during training only:
     (e.g. a normalized one for CosFace/ArcFace); the default keeps it unchanged;
   - ``training_logits(logits, features, labels)`` between the predictor and
     torchvision's cross-entropy, to add margins; the default returns the logits;
-  - ``extra_losses(features, labels)`` after torchvision's losses, returning named
-    extra terms that are added to the loss dict (e.g. ``loss_hypersphere``).
+  - ``extra_losses(features, labels, rois_per_image)`` after torchvision's losses,
+    returning named extra terms that are added to the loss dict (e.g.
+    ``loss_hypersphere``); ``rois_per_image`` lists how many of the R rows belong to
+    each image, in order (host-side ints), for losses defined per image.
 Inference never calls any of them, so eval outputs stay torchvision's.
+
+State (centers, step counters) changes only in a *training step*: train mode with
+gradients enabled (``is_training_step``). torchvision returns losses only in train
+mode, so a validation-loss pass runs in train mode under ``torch.no_grad()``; it gets
+the loss values and leaves every buffer as it was, with no collective.
 """
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 
@@ -29,8 +37,12 @@ class ClassificationLoss(nn.Module):
     def training_logits(self, logits: Tensor, features: Tensor, labels: Tensor) -> Tensor:
         return logits
 
-    def extra_losses(self, features: Tensor, labels: Tensor) -> dict[str, Tensor]:
+    def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
         return {}
+
+    def is_training_step(self) -> bool:
+        """True for a forward that will be trained on: train mode with gradients enabled."""
+        return self.training and torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
 
 
 class SoftmaxLoss(ClassificationLoss):

@@ -64,7 +64,7 @@ class CenterLoss(ClassificationLoss):
         self.alpha = None if alpha is None else float(alpha)
         self.centers = nn.Parameter(torch.zeros(num_classes, feature_dim), requires_grad=alpha is None)
 
-    def extra_losses(self, features: Tensor, labels: Tensor) -> dict[str, Tensor]:
+    def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
         if not self.training:
             return {}
         with torch.autocast(device_type=features.device.type, enabled=False):
@@ -73,7 +73,8 @@ class CenterLoss(ClassificationLoss):
                 return {"loss_center": center_penalty(features, labels, self.centers, self.weight)}
             # the penalty uses this step's centers c^t; the update to c^{t+1} follows (Wen et al., Alg. 1)
             penalty = center_penalty(features, labels, self.centers.detach().clone(), self.weight)
-            self.update(features, labels)
+            if self.is_training_step():  # a validation-loss pass leaves the centers alone
+                self.update(features, labels)
         return {"loss_center": penalty}
 
     @torch.no_grad()

@@ -32,8 +32,8 @@ class ConstrainedCenterLoss(HypersphereLoss):
         super().__init__(num_classes, feature_dim, radius=radius, weight=weight, beta=0.0, epsilon=0.0, phi=0.0,
                          warmup_steps=warmup_steps, update_every=1, background_center=False)
 
-    def extra_losses(self, features: Tensor, labels: Tensor) -> dict[str, Tensor]:
-        losses = super().extra_losses(features, labels)
+    def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
+        losses = super().extra_losses(features, labels, rois_per_image)
         if not losses:
             return {}
         return {"loss_center": losses["loss_hypersphere"]}

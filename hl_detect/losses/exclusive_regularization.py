@@ -51,7 +51,7 @@ class ExclusiveRegularization(ClassificationLoss):
         self._classifier = (cls_score,)
         return predictor
 
-    def extra_losses(self, features: Tensor, labels: Tensor) -> dict[str, Tensor]:
+    def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
         if not self.training:
             return {}
         if not self._classifier:

@@ -1,16 +1,23 @@
 """``HypersphereLoss``: the state of the hypersphere loss and its per-step schedule.
 
 Shapes: R RoIs, d feature size, C foreground classes, K = C centers (C + 1 with a
-background center). Buffers: ``centers`` [K, d] float32, ``num_updates`` (N_c),
-``num_steps`` (training forwards seen). They travel with state_dict, .to() and DDP.
+background center). Buffers: ``centers`` [K, d] float32, ``num_updates`` (global N_c,
+center updates done), ``class_updates`` [K] (per-class N_c: updates in which the class
+was present), ``num_steps`` (training steps seen). They travel with state_dict, .to()
+and DDP; the centers stay float32 under ``.half()`` / ``.to(bfloat16)``.
 
 Per training step (Algorithm 1 of the paper, adapted to detection):
   1. steps < warmup_steps: CE only (warm start t1), the penalty is an exact 0;
   2. else every ``update_every``-th step (HL(k)): update centers, eqs. 15-16, under
      no_grad, with per-class sums all-reduced across ranks;
   3. penalty of eq. 17 with the (now fixed) centers, as ``loss_hypersphere``.
-The schedule decision uses a host-side mirror of ``num_steps`` so a step never
-reads a device value (no sync); the mirror is restored when a state_dict is loaded.
+A "training step" is a forward in train mode with gradients enabled: a validation-loss
+pass (``model.train()`` under ``torch.no_grad()`` / ``inference_mode``) returns the
+penalty with the current centers and changes no buffer and runs no collective.
+The schedule decision uses a host-side mirror of ``num_steps`` so a step never reads a
+device value (no sync); the mirror is re-read from the buffer whenever something other
+than this module wrote it (load_state_dict, a DDP broadcast, ``.to()``), which the
+buffer's version counter tells without touching the device.
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from torch import Tensor
 
 from ..distributed import all_reduce_sum_
 from .base import ClassificationLoss
-from .hypersphere_functional import class_sums, hypersphere_penalty, update_centers
+from .hypersphere_functional import NORMALIZATIONS, class_sums, hypersphere_penalty, update_centers
 from .sphere_radius import feature_sphere_radius
 
 
@@ -40,6 +47,16 @@ class HypersphereLoss(ClassificationLoss):
         update_every: k, update the centers every k-th step (paper's HL(k); 1 = always).
         background_center: also keep a center for background RoIs (label 0), as the
             authors' code does. Off by default (the spec keeps C foreground centers).
+        normalize_by: the denominator of eq. 17: ``"foreground"`` (the RoIs with a center,
+            the paper's text) or ``"elements"`` (R * d, all sampled RoIs times the feature
+            size, as the authors' code divides; ~4 d times weaker at the same lambda).
+        bias_correction: N_c of eq. 15's 1/(1 - phi^t): ``"per_class"`` (default; the
+            updates in which class k was present) or ``"global"`` (the paper's single
+            count). They agree when every class is in every batch (classification); in
+            detection most classes are absent from most batches, and with a global
+            count a class first seen at update n gets weight (1-phi)/(1-phi^(n+1)) on
+            its features, so its center starts near minus the separation term, away
+            from its features (tests/core: cos -0.7 after 20 updates).
     """
 
     name = "hl"
@@ -56,6 +73,8 @@ class HypersphereLoss(ClassificationLoss):
         warmup_steps: int = 0,
         update_every: int = 1,
         background_center: bool = False,
+        normalize_by: str = "foreground",
+        bias_correction: str = "per_class",
     ) -> None:
         super().__init__()
         if num_classes < 1 or feature_dim < 2:
@@ -64,6 +83,12 @@ class HypersphereLoss(ClassificationLoss):
             raise ValueError(f"phi must be in [0, 1), got {phi}")
         if update_every < 1 or warmup_steps < 0:
             raise ValueError(f"need update_every >= 1 and warmup_steps >= 0, got {update_every}, {warmup_steps}")
+        if normalize_by not in NORMALIZATIONS:
+            raise ValueError(f"normalize_by must be one of {NORMALIZATIONS}, got {normalize_by!r}")
+        if bias_correction not in ("per_class", "global"):
+            raise ValueError(f"bias_correction must be 'per_class' or 'global', got {bias_correction!r}")
+        self.normalize_by = normalize_by
+        self.bias_correction = bias_correction
         self.num_classes = num_classes
         self.feature_dim = feature_dim
         self.radius = float(radius)
@@ -80,32 +105,64 @@ class HypersphereLoss(ClassificationLoss):
         self.sphere_radius = feature_sphere_radius(feature_dim, num_centers, self.radius)
         self.register_buffer("centers", torch.zeros(num_centers, feature_dim, dtype=torch.float32))
         self.register_buffer("num_updates", torch.zeros((), dtype=torch.int64))
+        self.register_buffer("class_updates", torch.zeros(num_centers, dtype=torch.int64))
         self.register_buffer("num_steps", torch.zeros((), dtype=torch.int64))
         self._host_steps = 0
+        self._mirror_of = self._buffer_stamp()
+
+    def _buffer_stamp(self) -> tuple[int, int]:
+        """(identity, version) of the num_steps buffer: host-side, changes on any write."""
+        return id(self.num_steps), self.num_steps._version
+
+    def _apply(self, fn, recurse=True):
+        # .half() / .to(bfloat16) would cast the centers; they stay float32 (the spec's AMP rule)
+        centers = self.centers
+        result = super()._apply(fn, recurse)
+        if self.centers.dtype != torch.float32:
+            # keep the float32 values; take only the device the conversion chose
+            self.centers = centers.to(device=self.centers.device)
+        return result
+
+    def _next_step(self) -> int:
+        """Count one training step; returns the step index before it (host side, no sync)."""
+        if self._buffer_stamp() != self._mirror_of:
+            # the buffer was written from outside (load, DDP broadcast, .to()): one host read
+            self._host_steps = int(self.num_steps)
+        step = self._host_steps
+        self._host_steps += 1
+        self.num_steps += 1
+        self._mirror_of = self._buffer_stamp()
+        return step
 
     @property
     def dead_zone(self) -> float:
         """eps * a, the radius inside which a feature is not penalized (eq. 11)."""
         return self.epsilon * self.sphere_radius
 
-    def extra_losses(self, features: Tensor, labels: Tensor) -> dict[str, Tensor]:
+    def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
         if not self.training:
             return {}
-        step = self._host_steps
-        self._host_steps += 1
-        self.num_steps += 1
         features = features.flatten(start_dim=1)
-        if step < self.warmup_steps:
+        if self.is_training_step():
+            step = self._next_step()
+            in_warmup = step < self.warmup_steps
+            if not in_warmup and (step - self.warmup_steps) % self.update_every == 0:
+                self.update(features, labels)
+        else:  # a validation-loss pass: the value with today's centers, no state change
+            in_warmup = self._host_steps < self.warmup_steps
+        if in_warmup:
             # warm start: CE only; an exact zero that keeps the graph (sum of nothing)
             return {"loss_hypersphere": features[:0].sum()}
-        if (step - self.warmup_steps) % self.update_every == 0:
-            self.update(features, labels)
+        return {"loss_hypersphere": self.penalty(features, labels)}
+
+    def penalty(self, features: Tensor, labels: Tensor) -> Tensor:
+        """Eq. 17's penalty with the current centers (no state change)."""
         # centers and distances in float32 even under autocast (the spec's AMP rule)
         with torch.autocast(device_type=features.device.type, enabled=False):
-            penalty = hypersphere_penalty(
-                features.float(), labels, self.centers, self.dead_zone, self.weight, self.label_offset
+            return hypersphere_penalty(
+                features.float(), labels, self.centers, self.dead_zone, self.weight, self.label_offset,
+                self.normalize_by,
             )
-        return {"loss_hypersphere": penalty}
 
     @torch.no_grad()
     def update(self, features: Tensor, labels: Tensor) -> None:
@@ -115,14 +172,21 @@ class HypersphereLoss(ClassificationLoss):
             # one collective: [K, d + 1] = per-class feature sums and counts, summed over ranks
             packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1))
             sums, counts = packed[:, :-1], packed[:, -1]
-            new_centers = update_centers(
-                self.centers, self.num_updates, sums, counts, self.radius, self.beta, self.phi
-            )
+            count = self.class_updates if self.bias_correction == "per_class" else self.num_updates
+            new_centers = update_centers(self.centers, count, sums, counts, self.radius, self.beta, self.phi)
         self.centers.copy_(new_centers)
         self.num_updates += 1
+        self.class_updates += (counts > 0).to(self.class_updates.dtype)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
-        absent = [prefix + name for name in ("centers", "num_updates", "num_steps") if prefix + name not in state_dict]
+        if prefix + "centers" in state_dict and prefix + "class_updates" not in state_dict:
+            # written before per-class N_c existed: every class with a center has seen the
+            # global count of updates at most; that count is the closest we can restore
+            state_dict = dict(state_dict)
+            seen = state_dict[prefix + "centers"].norm(dim=1) > 0
+            global_count = state_dict.get(prefix + "num_updates", torch.zeros((), dtype=torch.int64))
+            state_dict[prefix + "class_updates"] = torch.where(seen, global_count, torch.zeros_like(global_count))
+        absent = [prefix + name for name in ("centers", "num_updates", "class_updates", "num_steps") if prefix + name not in state_dict]
         if absent:
             # torch reports them as missing keys (an error under strict=True); say why and what to do
             warnings.warn(
@@ -136,11 +200,13 @@ class HypersphereLoss(ClassificationLoss):
         if prefix + "num_steps" in state_dict:
             # one host read at load time (never inside a step) to resume the warm-up/HL(k) schedule
             self._host_steps = int(state_dict[prefix + "num_steps"])
+            self._mirror_of = self._buffer_stamp()
 
     def extra_repr(self) -> str:
         return (
             f"num_classes={self.num_classes}, feature_dim={self.feature_dim}, r={self.radius}, "
             f"lambda={self.weight}, beta={self.beta}, eps={self.epsilon}, a={self.sphere_radius:.4f}, "
             f"phi={self.phi}, warmup_steps={self.warmup_steps}, k={self.update_every}, "
-            f"background_center={self.background_center}"
+            f"background_center={self.background_center}, normalize_by={self.normalize_by}, "
+            f"bias_correction={self.bias_correction}"
         )

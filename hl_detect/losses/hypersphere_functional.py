@@ -34,8 +34,15 @@ def squared_distance_to_centers(features: Tensor, centers: Tensor, index: Tensor
     return (f_sq - 2.0 * f_dot_c + c_sq).clamp(min=0.0)
 
 
+NORMALIZATIONS = ("foreground", "elements")
+
+
 class _CenterPenalty(torch.autograd.Function):
     """lambda/(2m) sum_i o_i ||f_i - c_{idx_i}||^2 with a hand-written backward (eq. 17).
+
+    m is the number of RoIs with a center (``normalize_by="foreground"``, eq. 17's text)
+    or the number of feature elements R * d, background RoIs included
+    (``"elements"``, the authors' code: ``sum(...) / (2 * feat.numel())``).
 
     With o_i = 1(||f_i - c|| >= eps*a) for RoIs that have a center (0 otherwise), the
     gradient is d/df_i = (lambda/m) o_i (f_i - c_{idx_i}): one scaled copy of the
@@ -45,11 +52,14 @@ class _CenterPenalty(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, features, centers, index, has_center, dead_zone, weight):
+    def forward(ctx, features, centers, index, has_center, dead_zone, weight, normalize_by):
         dist_sq = squared_distance_to_centers(features, centers, index)
         # eq. 11: iota(.) = 0 inside the feature sphere of radius eps*a, 1 on or outside it
         outside = (dist_sq >= dead_zone * dead_zone) & has_center
-        m = has_center.sum().clamp(min=1).to(dist_sq.dtype)
+        if normalize_by == "elements":
+            m = float(max(1, features.numel()))  # a shape, known on the host: no sync
+        else:
+            m = has_center.sum().clamp(min=1).to(dist_sq.dtype)
         coef = outside.to(dist_sq.dtype) * (weight / m)
         ctx.save_for_backward(features, centers, index, coef)
         return 0.5 * torch.dot(coef, dist_sq)
@@ -58,13 +68,13 @@ class _CenterPenalty(torch.autograd.Function):
     def backward(ctx, grad_output):
         features, centers, index, coef = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
-            return None, None, None, None, None, None
+            return None, None, None, None, None, None, None
         g = (coef * grad_output)[:, None]
         grad = features * g
         # minus sum over rows of g_i c_{idx_i}, as a one-hot [R, K] times [K, d] product
         rows = g.new_zeros(g.shape[0], centers.shape[0]).scatter_(1, index[:, None], g)
         grad.addmm_(rows, centers, alpha=-1.0)
-        return grad, None, None, None, None, None
+        return grad, None, None, None, None, None, None
 
 
 def hypersphere_penalty(
@@ -74,18 +84,26 @@ def hypersphere_penalty(
     dead_zone: float,
     weight: float,
     label_offset: int = 1,
+    normalize_by: str = "foreground",
 ) -> Tensor:
     """Generalized center penalty of eq. 17 (without the CE term).
 
         lambda / (2 m) * sum_i [ 1(||f_i - c_{y_i}|| >= eps*a) * ||f_i - c_{y_i}|| ]^2
 
-    over the m RoIs that have a center. ``dead_zone`` is eps*a. Interpretation: the
-    paper's m is the mini-batch size; in detection we divide by the number of RoIs
-    that carry a center (eq. 17). With m = 0 the result is an exact 0 that stays in
-    the graph. Centers are constants here (eq. 17: "all c_{y_i} are known").
+    summed over the RoIs that have a center; ``dead_zone`` is eps*a. The denominator
+    (eq. 17: "m, the mini-batch size") has two readings, chosen by ``normalize_by``:
+      - ``"foreground"``: m = the number of RoIs that carry a center (eq. 17's text);
+      - ``"elements"``: m = R * d, every sampled RoI (background included) times the
+        feature size, as the authors' code divides (``2 * feat.numel()``); relative to
+        CE this is about R/m_fg * d (~4 d in detection) times weaker at the same lambda.
+    With no RoI to penalize the result is an exact 0 that stays in the graph. Centers
+    are constants here (eq. 17: "all c_{y_i} are known"); they are copied, so a later
+    in-place center update cannot invalidate this term's backward (gradient accumulation).
     """
+    if normalize_by not in NORMALIZATIONS:
+        raise ValueError(f"normalize_by must be one of {NORMALIZATIONS}, got {normalize_by!r}")
     index, has_center = center_index(labels, label_offset)
-    return _CenterPenalty.apply(features, centers.detach(), index, has_center, dead_zone, weight)
+    return _CenterPenalty.apply(features, centers.detach().clone(), index, has_center, dead_zone, weight, normalize_by)
 
 
 def class_sums(
@@ -120,12 +138,16 @@ def update_centers(
         c_k <- r s_k / ||s_k||       for classes present; absent ones keep c_k
 
     Interpretation (eq. 15): the paper's 1/(1 - phi^{N_c}) is infinite at N_c = 0,
-    so we use t = N_c + 1 (N_c = completed updates). Summing v_i over class k only
+    so we use t = N_c + 1 (N_c = completed updates). ``num_updates`` is a scalar (the
+    paper's global N_c) or a [K] vector (a per-class N_c: the updates in which class k
+    was present; see ``HypersphereLoss(bias_correction=...)``). Summing v_i over class k only
     needs the class sum of f and its count: sum v_i = (phi n_k c_k + (1-phi) F_k) / (1-phi^t).
     The separation term sum_{l != k} c_l = (sum_l c_l) - c_k is computed once.
     """
     k = centers.shape[0]
     t = (num_updates + 1).to(centers.dtype)
+    if t.dim() == 1:  # per-class N_c: one bias correction per center row
+        t = t[:, None]
     # pow(scalar, tensor): phi^t computed where t lives, no host-to-device copy of phi
     bias_correction = 1.0 / (1.0 - torch.pow(phi, t))
     sum_v = bias_correction * (phi * counts[:, None] * centers + (1.0 - phi) * sums)

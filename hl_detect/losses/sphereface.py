@@ -62,7 +62,8 @@ class ASoftmaxLoss(MarginLoss):
 
     def training_logits(self, logits: Tensor, features: Tensor, labels: Tensor) -> Tensor:
         out = super().training_logits(logits, features, labels)
-        self.num_steps += 1
+        if self.is_training_step():  # a validation-loss pass does not advance the annealing
+            self.num_steps += 1
         return out
 
     def extra_repr(self) -> str:

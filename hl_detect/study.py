@@ -1,0 +1,269 @@
+"""Loss studies: arms x paired seeds, mean +- 95 % CI, paired differences, sweep plots.
+
+An *arm* is one training recipe: a loss name plus config overrides. Written as
+``LOSS`` or ``LOSS[key=value,key=value]``; a key without a dot is an option of the
+loss (``loss_options.<LOSS>.key``; for a composed loss such as ``cosface+hl``, of its
+last part), a dotted key is any config key::
+
+    hl[normalize_by=elements,weight=0.02]      cosface+hl[weight=0.2]      softmax[lr=5e-4]
+
+A sweep ``loss_options.hl.weight=0.002,0.02`` turns every arm whose loss uses that
+options block (``hl``, ``cosface+hl``, ...) into one arm per value. Runs live in
+``<out>/<arm folder>/seed<k>``; a plain arm's folder is its loss name.
+
+Statistics (per arm, over its finished seeds): mean and the 95 % confidence half-width
+t_{0.975, n-1} * s / sqrt(n). Against the baseline arm, on the seeds both finished
+(paired: a seed fixes the initialization and the data order for every arm), the mean
+paired difference and its 95 % CI the same way.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .losses.registry import loss_parts
+
+METRICS = {"ap50": "mAP50_area", "ap50_voc07": "mAP50_voc07", "acc": "box_accuracy"}
+
+
+@dataclass(frozen=True)
+class Arm:
+    loss: str
+    options: tuple = ()  # ((short key, value), ...) as written, in order
+
+    def full_key(self, key: str) -> str:
+        """A short option key -> its config key (``weight`` -> ``loss_options.hl.weight``)."""
+        return key if "." in key else f"loss_options.{loss_parts(self.loss)[-1]}.{key}"
+
+    @property
+    def overrides(self) -> dict[str, str]:
+        """Full config keys -> values (strings, parsed as YAML by the config loader)."""
+        return {self.full_key(k): v for k, v in self.options}
+
+    def without(self, key: str) -> "Arm":
+        """This arm minus the option that sets config key ``key``."""
+        return Arm(self.loss, tuple((k, v) for k, v in self.options if self.full_key(k) != key))
+
+    @property
+    def label(self) -> str:
+        if not self.options:
+            return self.loss
+        return f"{self.loss}[{','.join(f'{k}={v}' for k, v in self.options)}]"
+
+    @property
+    def folder(self) -> str:
+        """A file-system-safe folder name; a plain arm's is its loss name."""
+        if not self.options:
+            return self.loss
+        parts = [self.loss] + [f"{k.rsplit('.', 1)[-1] if k.startswith('loss_options.') else k}-{v}" for k, v in self.options]
+        return re.sub(r"[^A-Za-z0-9_.+=-]", "_", "__".join(parts))
+
+    def option(self, key: str) -> Optional[str]:
+        """The value this arm sets for a full config key, or None."""
+        return self.overrides.get(key)
+
+
+def parse_arm(spec: str) -> Arm:
+    """``"hl[weight=0.02,normalize_by=elements]"`` -> Arm; the loss name is checked."""
+    match = re.fullmatch(r"\s*([A-Za-z0-9_+]+)\s*(?:\[(.*)\])?\s*", spec)
+    if not match:
+        raise ValueError(f"arm {spec!r}: write LOSS or LOSS[key=value,...]")
+    loss, body = match.group(1), match.group(2)
+    loss_parts(loss)  # unknown names fail here, with the list of known ones
+    options = []
+    for item in filter(None, (s.strip() for s in (body or "").split(","))):
+        if "=" not in item:
+            raise ValueError(f"arm {spec!r}: {item!r} is not key=value")
+        key, value = (s.strip() for s in item.split("=", 1))
+        options.append((key, value))
+    return Arm(loss, tuple(options))
+
+
+def parse_sweep(spec: str) -> tuple[str, list[str]]:
+    """``"loss_options.hl.weight=0.002,0.02"`` -> (key, ["0.002", "0.02"])."""
+    if "=" not in spec:
+        raise ValueError(f"sweep {spec!r}: write KEY=V1,V2,...")
+    key, values = spec.split("=", 1)
+    values = [v.strip() for v in values.split(",") if v.strip()]
+    if not values:
+        raise ValueError(f"sweep {spec!r} has no values")
+    return key.strip(), values
+
+
+def _uses(arm: Arm, key: str) -> bool:
+    parts = key.split(".")
+    if parts[0] != "loss_options":
+        return True  # a general config key applies to every arm
+    return len(parts) > 2 and parts[1] in loss_parts(arm.loss)
+
+
+def expand_sweeps(arms: list[Arm], sweeps: list[tuple[str, list[str]]]) -> list[Arm]:
+    """Each sweep multiplies the arms that use its key (and do not already set it)."""
+    for key, values in sweeps:
+        out = []
+        for arm in arms:
+            if not _uses(arm, key) or arm.option(key) is not None:
+                out.append(arm)
+                continue
+            prefix = f"loss_options.{loss_parts(arm.loss)[-1]}."
+            short = key[len(prefix):] if key.startswith(prefix) else key
+            out += [Arm(arm.loss, arm.options + ((short, v),)) for v in values]
+        arms = out
+    # the same recipe listed twice is trained once
+    return list(dict.fromkeys(arms))
+
+
+def t_quantile(n: int) -> float:
+    """t_{0.975, n-1}, the two-sided 95 % quantile (nan for n < 2)."""
+    if n < 2:
+        return float("nan")
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, n - 1))
+
+
+def mean_ci(values) -> dict:
+    """{"mean", "ci" (95 % half-width), "std" (sample), "n", "values"}."""
+    arr = np.asarray(list(values), dtype=np.float64)
+    n = len(arr)
+    if n == 0:
+        return {"mean": float("nan"), "ci": float("nan"), "std": float("nan"), "n": 0, "values": []}
+    std = float(arr.std(ddof=1)) if n > 1 else float("nan")
+    ci = t_quantile(n) * std / math.sqrt(n) if n > 1 else float("nan")
+    return {"mean": float(arr.mean()), "ci": ci, "std": std, "n": n, "values": arr.tolist()}
+
+
+def load_finals(out_dir: Path, arm: Arm, seeds: list[int]) -> dict[int, dict]:
+    """{seed: metrics.json's "final" plus the last epoch's grad ratio} for finished runs."""
+    finals = {}
+    for seed in seeds:
+        path = Path(out_dir) / arm.folder / f"seed{seed}" / "metrics.json"
+        if path.is_file():
+            data = json.loads(path.read_text())
+            final = dict(data["final"])
+            log = data.get("train_log") or []
+            ratios = [e["grad_ratio"] for e in log if e.get("grad_ratio") is not None]
+            final["grad_ratio"] = ratios[-1] if ratios else None
+            final["elapsed_s"] = data.get("elapsed_s")
+            finals[seed] = final
+    return finals
+
+
+@dataclass
+class ArmResult:
+    arm: Arm
+    seeds: list[int]
+    metrics: dict = field(default_factory=dict)  # metric -> mean_ci(...)
+    paired: dict = field(default_factory=dict)  # metric -> mean_ci of (arm - baseline) on common seeds
+    grad_ratio: Optional[float] = None
+
+
+def study_results(out_dir: Path, arms: list[Arm], seeds: list[int], baseline: Optional[Arm],
+                  metrics=("ap50", "acc")) -> list[ArmResult]:
+    base = load_finals(out_dir, baseline, seeds) if baseline is not None else {}
+    results = []
+    for arm in arms:
+        finals = load_finals(out_dir, arm, seeds)
+        if not finals:
+            continue
+        res = ArmResult(arm, sorted(finals))
+        for m in metrics:
+            key = METRICS[m]
+            # a metric a run could not define (no detection matched any object) is left out
+            have = [s for s in res.seeds if finals[s].get(key) is not None]
+            res.metrics[m] = mean_ci(100 * finals[s][key] for s in have)
+            common = [s for s in have if base.get(s, {}).get(key) is not None]
+            if baseline is not None and arm != baseline and common:
+                res.paired[m] = mean_ci(100 * (finals[s][key] - base[s][key]) for s in common)
+        ratios = [finals[s]["grad_ratio"] for s in res.seeds if finals[s].get("grad_ratio") is not None]
+        res.grad_ratio = float(np.mean(ratios)) if ratios else None
+        results.append(res)
+    return results
+
+
+def _pm(stat: Optional[dict], signed: bool = False) -> str:
+    if not stat or stat["n"] == 0:
+        return "-"
+    mean = f"{stat['mean']:+.2f}" if signed else f"{stat['mean']:.2f}"
+    return mean if math.isnan(stat["ci"]) else f"{mean} ± {stat['ci']:.2f}"
+
+
+def format_study(results: list[ArmResult], baseline: Optional[Arm], markdown: bool = True) -> str:
+    """One row per arm: n, AP50 and accuracy mean ± 95 % CI, paired differences, grad ratio."""
+    b = baseline.label if baseline is not None else "baseline"
+    header = ["Arm", "seeds", "AP50", f"ΔAP50 vs {b}", "box acc.", f"Δacc vs {b}", "HL/CE grad"]
+    rows = []
+    for r in results:
+        ratio = "-" if r.grad_ratio is None else f"{r.grad_ratio:.3g}"
+        rows.append([r.arm.label, str(len(r.seeds)), _pm(r.metrics.get("ap50")), _pm(r.paired.get("ap50"), True),
+                     _pm(r.metrics.get("acc")), _pm(r.paired.get("acc"), True), ratio])
+    if markdown:
+        return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+                         + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
+    line = lambda r: "  ".join(x.ljust(w) if i == 0 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths)))
+    return "\n".join([line(header), "-" * len(line(header))] + [line(r) for r in rows])
+
+
+def results_json(results: list[ArmResult], baseline: Optional[Arm]) -> dict:
+    return {"baseline": baseline.label if baseline else None,
+            "arms": [{"arm": r.arm.label, "folder": r.arm.folder, "seeds": r.seeds, "metrics": r.metrics,
+                      "paired_vs_baseline": r.paired, "grad_ratio": r.grad_ratio} for r in results]}
+
+
+def plot_sweep(results: list[ArmResult], key: str, path: Path, references: Optional[list[ArmResult]] = None,
+               title: str = "") -> Optional[Path]:
+    """Box accuracy and AP50 against the swept ``key`` (log x), mean ± 95 % CI error bars.
+
+    Arms that differ only in ``key`` form one line; ``references`` (arms without the key,
+    e.g. softmax, CosFace) are drawn as horizontal bands of their mean ± CI."""
+    series: dict[str, list[tuple[float, ArmResult]]] = {}
+    for r in results:
+        value = r.arm.option(key)
+        if value is None:
+            continue
+        series.setdefault(r.arm.without(key).label, []).append((float(value), r))
+    if not series:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, metric, name in ((axes[0], "acc", "box accuracy (%)"), (axes[1], "ap50", "AP@0.5 (%)")):
+        xs_all = [x for pts in series.values() for x, _ in pts]
+        for i, ref in enumerate(references or []):
+            stat = ref.metrics.get(metric)
+            if not stat or stat["n"] == 0:
+                continue
+            color = f"C{(i + len(series)) % 10}"
+            ci = 0.0 if math.isnan(stat["ci"]) else stat["ci"]
+            ax.axhspan(stat["mean"] - ci, stat["mean"] + ci, color=color, alpha=0.15)
+            ax.axhline(stat["mean"], color=color, linestyle="--", label=f"{ref.arm.label} (n={stat['n']})")
+        for i, (label, pts) in enumerate(sorted(series.items())):
+            pts.sort(key=lambda p: p[0])
+            xs = [x for x, _ in pts]
+            ys = [r.metrics[metric]["mean"] for _, r in pts]
+            es = [0.0 if math.isnan(r.metrics[metric]["ci"]) else r.metrics[metric]["ci"] for _, r in pts]
+            ns = sorted({r.metrics[metric]["n"] for _, r in pts})
+            ax.errorbar(xs, ys, yerr=es, marker="o", capsize=4, color=f"C{i}", label=f"{label} (n={'/'.join(map(str, ns))})")
+        if min(xs_all) > 0:
+            ax.set_xscale("log")
+        ax.set_xlabel(key)
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="best")
+    fig.suptitle(title or f"{name} vs {key}: mean ± 95 % CI over seeds", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,214 @@
+"""HL's strength: the two normalizations, the authors' detection loss, the grad-ratio diagnostic, cosface+hl."""
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torchvision.models.detection.roi_heads import RoIHeads
+
+from hl_detect import HypersphereLoss, convert_to_hypersphere
+from hl_detect.losses import AuthorsCodeHypersphereLoss, ComposedLoss, build_classification_loss, hypersphere_penalty
+from hl_detect.roi_heads import extra_to_ce_grad_ratio
+
+from test_roi_heads import mobilenet, run_train
+from tiny_detectors import make_batch
+
+
+def problem(seed=0, rows=24, dim=6, classes=4):
+    g = torch.Generator().manual_seed(seed)
+    features = torch.randn(rows, dim, generator=g) * 3
+    labels = torch.randint(0, classes + 1, (rows,), generator=g)
+    centers = torch.randn(classes, dim, generator=g) * 3
+    return features, labels, centers
+
+
+def slow_sum(features, labels, centers, dead_zone):
+    """sum over foreground RoIs of [1(dist >= eps a) dist]^2, and the foreground count."""
+    total, m = 0.0, 0
+    for f, y in zip(features.tolist(), labels.tolist()):
+        if y < 1:
+            continue
+        m += 1
+        dist = math.sqrt(sum((a - b) ** 2 for a, b in zip(f, centers[y - 1].tolist())))
+        total += dist**2 if dist >= dead_zone else 0.0
+    return total, m
+
+
+@pytest.mark.parametrize("dead_zone", [0.0, 4.0])
+def test_foreground_and_elements_normalizations_against_hand_sums(dead_zone):
+    features, labels, centers = problem()
+    total, m = slow_sum(features, labels, centers, dead_zone)
+    rows, dim = features.shape
+    fg = hypersphere_penalty(features, labels, centers, dead_zone, 0.5, normalize_by="foreground")
+    el = hypersphere_penalty(features, labels, centers, dead_zone, 0.5, normalize_by="elements")
+    assert fg.item() == pytest.approx(0.5 * total / (2 * m), rel=1e-5)
+    # the authors' code: divided by 2 * R * d, background RoIs included in R
+    assert el.item() == pytest.approx(0.5 * total / (2 * rows * dim), rel=1e-5)
+    assert (fg / el).item() == pytest.approx(rows * dim / m, rel=1e-5)
+
+
+def test_elements_gradient_is_the_scaled_foreground_one():
+    features, labels, centers = problem(1)
+    a = features.clone().requires_grad_()
+    b = features.clone().requires_grad_()
+    hypersphere_penalty(a, labels, centers, 0.0, 1.0, normalize_by="foreground").backward()
+    hypersphere_penalty(b, labels, centers, 0.0, 1.0, normalize_by="elements").backward()
+    m = int((labels > 0).sum())
+    torch.testing.assert_close(b.grad * features.numel(), a.grad * m)
+
+
+def test_module_option_and_bad_value():
+    features, labels, _ = problem(2)
+    loss = HypersphereLoss(4, 6, normalize_by="elements").train()
+    assert "normalize_by=elements" in repr(loss)
+    out = loss.extra_losses(features, labels)["loss_hypersphere"]
+    expected = hypersphere_penalty(features, labels, loss.centers, loss.dead_zone, loss.weight, normalize_by="elements")
+    torch.testing.assert_close(out, expected)
+    with pytest.raises(ValueError, match="normalize_by"):
+        HypersphereLoss(4, 6, normalize_by="batch")
+
+
+# --- the authors' detection script, as a slow loop from its formulas -------------------------------------
+
+def slow_authors_loss(images, num_centers, radius=40.0, lam=0.002, sep=0.1, phi=0.99, rho=0.05):
+    """frcnn_training.py: nCenter starts at zero every step and is re-assigned image by image;
+    get_center_momentum + gCL per image, then the mean over images (float64, Python loops)."""
+    d = images[0][0].shape[1]
+    n_center = torch.zeros(num_centers, d, dtype=torch.float64)
+    total = 0.0
+    for feat, label in images:
+        feat = feat.double()
+        s = torch.zeros(num_centers, d, dtype=torch.float64)
+        if bool((n_center == 0).all()):
+            for j in range(num_centers):
+                for f, y in zip(feat, label.tolist()):
+                    if y == j:
+                        s[j] += f
+        else:
+            cen = radius * n_center
+            for j in range(num_centers):
+                mean_others = (sum(cen[l] for l in range(num_centers) if l != j)) / (num_centers - 1)
+                for f, y in zip(feat, label.tolist()):
+                    if y == j:
+                        s[j] += phi * cen[y] + (1 - phi) * f - sep * mean_others
+        for j in range(num_centers):  # renorm(2, 0, 1e-5).mul(1e5)
+            norm = math.sqrt(float((s[j] ** 2).sum()))
+            n_center[j] = s[j] / (norm + 1e-7) if norm > 1e-5 else s[j] * 1e5
+        acc = 0.0
+        for f, y in zip(feat, label.tolist()):
+            dist = math.sqrt(float(((f - radius * n_center[y]) ** 2).sum()))
+            acc += (dist if dist > radius * rho else 0.0) ** 2
+        total += lam * acc / (2 * feat.numel())
+    return total / len(images), radius * n_center
+
+
+def test_authors_code_loss_matches_its_slow_loop():
+    g = torch.Generator().manual_seed(5)
+    d, classes = 8, 3
+    # image 0 lacks class 3; image 1 brings it (its center starts from zero inside the batch); image 2 is small
+    label_sets = [torch.tensor([0, 0, 1, 1, 2, 0, 2]), torch.tensor([0, 3, 3, 1, 0, 0]), torch.tensor([2, 0, 0])]
+    images = [(torch.randn(len(y), d, generator=g) * 6 + 3, y) for y in label_sets]
+    loss = AuthorsCodeHypersphereLoss(classes, d).train()
+    assert loss.dead_zone == pytest.approx(2.0)  # a = r = 40, eps 0.05
+    features = torch.cat([f for f, _ in images]).requires_grad_()
+    labels = torch.cat([y for _, y in images])
+    got = loss.extra_losses(features, labels, rois_per_image=[len(y) for y in label_sets])["loss_hypersphere"]
+    expected, last_centers = slow_authors_loss(images, classes + 1)
+    assert got.item() == pytest.approx(expected, rel=1e-5)
+    torch.testing.assert_close(loss.centers.double(), last_centers, rtol=1e-5, atol=1e-4)
+    got.backward()
+    assert features.grad is not None and torch.isfinite(features.grad).all()
+
+    # nothing carries over: a second step on the same batch gives the same value
+    again = loss.extra_losses(features.detach(), labels, rois_per_image=[len(y) for y in label_sets])
+    assert again["loss_hypersphere"].item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_authors_code_warm_start_and_detector_step(batch):
+    loss = AuthorsCodeHypersphereLoss(4, 6, warmup_steps=1).train()
+    f, y, _ = problem(3)
+    assert loss.extra_losses(f, y, [12, 12])["loss_hypersphere"].item() == 0.0
+    assert loss.extra_losses(f, y, [12, 12])["loss_hypersphere"].item() > 0.0
+    model = convert_to_hypersphere(mobilenet(), "hl_authors_code")
+    losses = run_train(model, *batch)
+    assert losses["loss_hypersphere"].item() > 0 and torch.isfinite(sum(losses.values()))
+
+
+# --- the strength diagnostic ------------------------------------------------------------------------------
+
+def test_grad_ratio_against_closed_forms():
+    g = torch.Generator().manual_seed(7)
+    rows, dim, classes = 20, 5, 3
+    f = (torch.randn(rows, dim, generator=g) * 2).requires_grad_()
+    w, b = torch.randn(classes + 1, dim, generator=g), torch.randn(classes + 1, generator=g)
+    y = torch.randint(0, classes + 1, (rows,), generator=g)
+    centers = torch.randn(classes, dim, generator=g)
+    ce = F.cross_entropy(f @ w.t() + b, y)
+    hl = hypersphere_penalty(f, y, centers, 0.0, 0.3)
+    ratio = extra_to_ce_grad_ratio(ce, {"loss_hypersphere": hl}, f)
+    # dCE/df = (softmax - onehot) W / R ;  dHL/df_i = lambda/m (f_i - c_{y_i}) on foreground rows
+    with torch.no_grad():
+        p = torch.softmax(f @ w.t() + b, dim=1)
+        g_ce = (p - F.one_hot(y, classes + 1).float()) @ w / rows
+        fg = (y > 0).float()[:, None]
+        g_hl = 0.3 / fg.sum() * fg * (f - centers[(y - 1).clamp(min=0)])
+    assert ratio.item() == pytest.approx((g_hl.norm() / g_ce.norm()).item(), rel=1e-5)
+    assert extra_to_ce_grad_ratio(ce, {}, f) is None
+
+
+def test_grad_ratio_measured_in_the_detector_only_when_asked(batch):
+    model = convert_to_hypersphere(mobilenet(), "hl", warmup_steps=1)
+    heads = model.roi_heads
+    heads.measure_grad_ratio = True
+    run_train(model, *batch)
+    assert heads.last_grad_ratio.item() == 0.0 and not heads.measure_grad_ratio  # warm start: no HL gradient
+    run_train(model, *batch)
+    assert heads.last_grad_ratio.item() == 0.0  # not asked: the old value stays
+    heads.measure_grad_ratio = True
+    losses = run_train(model, *batch)
+    assert heads.last_grad_ratio.item() > 0
+    sum(losses.values()).backward()  # the measurement kept the graph intact
+
+
+# --- composition -------------------------------------------------------------------------------------------
+
+def test_cosface_plus_hl_trains_a_step_and_evaluates_as_torchvision(batch):
+    model = convert_to_hypersphere(mobilenet(), "cosface+hl", hl={"weight": 0.02, "normalize_by": "elements"})
+    loss = model.roi_heads.cls_loss
+    assert isinstance(loss, ComposedLoss) and loss.name == "cosface+hl"
+    assert loss.parts["hl"].weight == 0.02 and loss.centers is loss.parts["hl"].centers
+    images, targets = batch
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=0.01)
+    losses = run_train(model, images, targets)
+    assert {"loss_classifier", "loss_box_reg", "loss_hypersphere"} <= set(losses)
+    # the margin is in the training logits: CE is larger than with the plain scaled cosines
+    plain = convert_to_hypersphere(copy.deepcopy(mobilenet()), "cosface")
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if "cls_loss" not in k}, strict=False)
+    assert losses["loss_classifier"].item() == pytest.approx(run_train(plain, images, targets)["loss_classifier"].item(), rel=1e-5)
+    optimizer.zero_grad()
+    sum(losses.values()).backward()
+    optimizer.step()
+    assert loss.parts["hl"].num_updates.item() == 1
+
+    model.eval()
+    stock = copy.deepcopy(model)
+    stock.roi_heads.__class__ = RoIHeads  # torchvision's forward with the same modules
+    with torch.no_grad():
+        ours, theirs = model(images), stock(images)
+    for a, b in zip(ours, theirs):
+        for key in a:
+            assert torch.equal(a[key], b[key]), key
+
+
+def test_composition_rules():
+    with pytest.raises(ValueError, match="both change"):
+        build_classification_loss("cosface+arcface", 4, 8)
+    with pytest.raises(ValueError, match="unknown classification loss 'nope'"):
+        build_classification_loss("cosface+nope", 4, 8)
+    with pytest.raises(TypeError, match="one dict per part"):
+        build_classification_loss("cosface+hl", 4, 8, weight=0.1)
+    both = build_classification_loss("hl+cl", 4, 8)
+    f, y, _ = problem(4, dim=8)
+    assert set(both.train().extra_losses(f, y)) == {"loss_hypersphere", "loss_center"}
