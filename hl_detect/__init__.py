@@ -12,7 +12,14 @@ Convert a detector you already have, or build one with 2048-d RoI features::
 or ``model = hl_detect.fasterrcnn_resnet50_c4_hl(weights_backbone="IMAGENET1K_V1", num_classes=21)``.
 In eval mode the model returns exactly what torchvision's would.
 """
-from .convert import box_feature_dim, convert_to_hypersphere, hypersphere_loss_of, revert_to_torchvision
+from .convert import (
+    bind_process_group,
+    box_feature_dim,
+    convert_to_hypersphere,
+    hypersphere_loss_of,
+    revert_to_torchvision,
+    step_losses,
+)
 from .losses import (
     ClassificationLoss,
     HypersphereLoss,
@@ -32,6 +39,8 @@ __all__ = [
     "convert_to_hypersphere",
     "revert_to_torchvision",
     "hypersphere_loss_of",
+    "bind_process_group",
+    "step_losses",
     "box_feature_dim",
     "HypersphereRoIHeads",
     "ClassificationLoss",

@@ -7,6 +7,7 @@ changes class, every weight and attribute stays, and the loss module is added as
 """
 from __future__ import annotations
 
+import warnings
 from typing import Optional, Union
 
 
@@ -14,6 +15,7 @@ from torch import nn
 from torchvision.models.detection.roi_heads import RoIHeads
 
 from .losses.base import ClassificationLoss
+from .losses.normalized_classifier import NormalizedLinear, adapt_to_linear
 from .losses.registry import build_classification_loss
 from .roi_heads import HypersphereRoIHeads
 
@@ -94,9 +96,22 @@ def convert_to_hypersphere(
 
 
 def revert_to_torchvision(model: nn.Module) -> nn.Module:
-    """Undo ``convert_to_hypersphere`` in place (drops the loss state); returns the model."""
+    """Undo ``convert_to_hypersphere`` in place (drops the loss state); returns the model.
+
+    A margin loss's normalized classifier (CosFace, ArcFace, A-Softmax) becomes an
+    nn.Linear again, with the learned class directions as weights and zero bias (see
+    ``adapt_to_linear``): the model then has torchvision's layout and loads a stock
+    state_dict, but its scores are no longer the margin model's; a warning says so."""
     roi_heads = model.roi_heads
     if isinstance(roi_heads, HypersphereRoIHeads):
+        if isinstance(getattr(roi_heads.box_predictor, "cls_score", None), NormalizedLinear):
+            warnings.warn(
+                "revert_to_torchvision: the normalized (cosine) classifier of the margin loss becomes a plain "
+                "nn.Linear with the learned class directions and zero bias; its scores differ from the trained "
+                "margin model's, so fine-tune it or keep the converted model for inference",
+                stacklevel=2,
+            )
+            adapt_to_linear(roi_heads.box_predictor)
         del roi_heads.cls_loss
         for name in ("_sampled_labels", "_rois_per_image", "measure_grad_ratio", "last_grad_ratio"):
             roi_heads.__dict__.pop(name, None)
@@ -111,3 +126,26 @@ def hypersphere_loss_of(model: nn.Module) -> Optional[ClassificationLoss]:
     return getattr(roi_heads, "cls_loss", None)
 
 
+
+
+def bind_process_group(model: nn.Module) -> nn.Module:
+    """Make the stateful losses of a DDP-wrapped model all-reduce over DDP's own process group.
+
+    ``DistributedDataParallel(model, process_group=pg)`` trains over ``pg``; the class-sum
+    all-reduce inside HL's forward must use the same group, or it would span the whole world.
+    Returns ``model``. A model without ``process_group`` (not wrapped) is left as it is."""
+    group = getattr(model, "process_group", None)
+    if group is None:
+        return model
+    for module in getattr(model, "module", model).modules():
+        if isinstance(module, ClassificationLoss):
+            module.process_group = group
+    return model
+
+
+def step_losses(model: nn.Module) -> None:
+    """Tell every classification loss of ``model`` that an optimizer step is done
+    (HypersphereLoss with ``count_steps="optimizer"`` counts its schedule in these)."""
+    for module in getattr(model, "module", model).modules():
+        if isinstance(module, ClassificationLoss):
+            module.step()

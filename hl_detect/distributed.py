@@ -21,10 +21,10 @@ def is_main_process() -> bool:
     return get_rank() == 0
 
 
-def all_reduce_sum_(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum ``tensor`` over all ranks in place (asynchronous w.r.t. the host on CUDA)."""
+def all_reduce_sum_(tensor: torch.Tensor, group=None) -> torch.Tensor:
+    """Sum ``tensor`` over the ranks of ``group`` (default: all) in place (asynchronous w.r.t. the host on CUDA)."""
     if is_distributed():
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM, group=group)
     return tensor
 
 

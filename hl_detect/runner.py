@@ -24,7 +24,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from . import distributed as dist_utils
 from .config import save_config
-from .convert import hypersphere_loss_of
+from .convert import bind_process_group, hypersphere_loss_of
 from .data import (
     GroupedBatchSampler,
     build_dataset,
@@ -172,12 +172,25 @@ def build_optimizer(cfg: dict, model: torch.nn.Module):
 
 
 class _IterWarmup:
-    """Linear lr warm-up over the first ``iters`` steps, layered on the epoch schedule."""
+    """Linear lr warm-up over the first ``iters`` steps, layered on the epoch schedule.
 
-    def __init__(self, optimizer, iters: int, start_factor: float = 1e-3) -> None:
+    Its position and base lr travel in the checkpoint (``state_dict``), so a run resumed
+    inside the warm-up continues it exactly where it stopped."""
+
+    def __init__(self, optimizer, iters: int, start_factor: float = 1e-3, state: Optional[dict] = None) -> None:
         self.optimizer, self.iters, self.start_factor, self.count = optimizer, iters, start_factor, 0
         self.base = [g["lr"] for g in optimizer.param_groups]
-        if iters > 0:
+        if state is not None:
+            self.load_state_dict(state)
+        elif iters > 0:
+            self._apply()
+
+    def state_dict(self) -> dict:
+        return {"count": self.count, "base": list(self.base), "iters": self.iters}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.count, self.base = int(state["count"]), [float(b) for b in state["base"]]
+        if self.count < self.iters:  # still warming up: set the lr it had reached; after it, leave the lr alone
             self._apply()
 
     def _apply(self) -> None:
@@ -316,6 +329,7 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
     ddp_model = model
     if distributed:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        bind_process_group(ddp_model)  # HL's class-sum all-reduce over DDP's group
 
     writer = None
     if main:
@@ -327,7 +341,12 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
         say(f"[run] {out_dir}  device={device}  world_size={dist_utils.get_world_size()}  loss={cfg['loss']}  head={model_cfg['head']}")
         say(f"[data] train {len(train_set)} images, test {len(test_set)} images, {len(class_names)} classes; {steps_per_epoch} steps/epoch, warm start {warmup_steps} steps")
 
-    iter_warmup = _IterWarmup(optimizer, cfg.get("lr_warmup_iters", 0) if global_step == 0 else 0)
+    warmup_iters = cfg.get("lr_warmup_iters", 0) or 0
+    warmup_state = None
+    if resume_path is not None:
+        # checkpoints written before the warm-up was saved: it had run min(step, iters) steps from the epoch lr
+        warmup_state = ckpt.get("lr_warmup") or {"count": min(global_step, warmup_iters), "base": epoch_scheduler.get_last_lr()}
+    iter_warmup = _IterWarmup(optimizer, warmup_iters, state=warmup_state)
     state = {"epoch": start_epoch, "step_in_epoch": 0}
     stop = {"signal": None}
 
@@ -335,6 +354,7 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
         return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "lr_scheduler": epoch_scheduler.state_dict(),
                 "scaler": scaler.state_dict() if scaler is not None else None, "epoch": epoch, "step": global_step,
                 "epoch_complete": complete, "step_in_epoch": step_in_epoch, "config": cfg, "history": history, "train_log": train_log,
+                "lr_warmup": iter_warmup.state_dict(),
                 "class_names": class_names}
 
     def on_signal(signum, frame):

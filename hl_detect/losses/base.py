@@ -30,6 +30,28 @@ class ClassificationLoss(nn.Module):
 
     #: short name used by configs and ``--loss``
     name = "softmax"
+    #: tensors (buffers or parameters) that stay float32 under ``.half()`` / ``.to(bfloat16)``
+    float32_state: tuple[str, ...] = ()
+    #: the group a stateful loss all-reduces its class sums over (None: the whole world);
+    #: ``hl_detect.bind_process_group(ddp_model)`` sets it to DDP's own group
+    process_group = None
+
+    def step(self) -> None:
+        """Called by a training loop after each optimizer step (see HypersphereLoss's
+        ``count_steps="optimizer"``); nothing to do for stateless losses."""
+
+    def _apply(self, fn, recurse=True):
+        # a dtype cast of the whole model must not round the centers (the spec's AMP rule):
+        # keep their float32 values and take only the device the conversion chose
+        # .data: an alias of the old storage, which survives both a buffer's replacement
+        # and a parameter's in-place ``param.data = ...``
+        before = {name: getattr(self, name).data for name in self.float32_state if getattr(self, name, None) is not None}
+        result = super()._apply(fn, recurse)
+        for name, old in before.items():
+            new = getattr(self, name)
+            if new.dtype != torch.float32 and old.dtype == torch.float32:
+                new.data = old.to(device=new.device)
+        return result
 
     def adapt_predictor(self, predictor: nn.Module) -> nn.Module:
         return predictor

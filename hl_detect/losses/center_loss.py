@@ -53,6 +53,7 @@ class CenterLoss(ClassificationLoss):
     """
 
     name = "cl"
+    float32_state = ("centers",)
 
     def __init__(self, num_classes: int, feature_dim: int, weight: float = 0.003, alpha: Optional[float] = 0.5) -> None:
         super().__init__()
@@ -81,7 +82,7 @@ class CenterLoss(ClassificationLoss):
     def update(self, features: Tensor, labels: Tensor) -> None:
         """Wen et al.'s center step from this step's foreground RoIs, summed over ranks."""
         sums, counts = class_sums(features, labels, self.num_classes, 1)
-        packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1))
+        packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1), self.process_group)
         self.centers.sub_(self.alpha * wen_center_step(self.centers, packed[:, :-1], packed[:, -1]))
 
     def extra_repr(self) -> str:

@@ -57,9 +57,16 @@ class HypersphereLoss(ClassificationLoss):
             count a class first seen at update n gets weight (1-phi)/(1-phi^(n+1)) on
             its features, so its center starts near minus the separation term, away
             from its features (tests/core: cos -0.7 after 20 updates).
+        count_steps: what a "step" of the warm start and of HL(k) is. ``"forward"``
+            (default): every training forward (train mode, gradients enabled). With
+            gradient accumulation use ``"optimizer"``: the count advances only when the
+            training loop calls ``hl_detect.step_losses(model)`` (or ``loss.step()``) after
+            ``optimizer.step()``, and every micro-batch of an update step updates the
+            centers with its own RoIs. Any number of forwards may precede one backward.
     """
 
     name = "hl"
+    float32_state = ("centers",)
 
     def __init__(
         self,
@@ -75,6 +82,7 @@ class HypersphereLoss(ClassificationLoss):
         background_center: bool = False,
         normalize_by: str = "foreground",
         bias_correction: str = "per_class",
+        count_steps: str = "forward",
     ) -> None:
         super().__init__()
         if num_classes < 1 or feature_dim < 2:
@@ -87,6 +95,9 @@ class HypersphereLoss(ClassificationLoss):
             raise ValueError(f"normalize_by must be one of {NORMALIZATIONS}, got {normalize_by!r}")
         if bias_correction not in ("per_class", "global"):
             raise ValueError(f"bias_correction must be 'per_class' or 'global', got {bias_correction!r}")
+        if count_steps not in ("forward", "optimizer"):
+            raise ValueError(f"count_steps must be 'forward' or 'optimizer', got {count_steps!r}")
+        self.count_steps = count_steps
         self.normalize_by = normalize_by
         self.bias_correction = bias_correction
         self.num_classes = num_classes
@@ -114,25 +125,39 @@ class HypersphereLoss(ClassificationLoss):
         """(identity, version) of the num_steps buffer: host-side, changes on any write."""
         return id(self.num_steps), self.num_steps._version
 
-    def _apply(self, fn, recurse=True):
-        # .half() / .to(bfloat16) would cast the centers; they stay float32 (the spec's AMP rule)
-        centers = self.centers
-        result = super()._apply(fn, recurse)
-        if self.centers.dtype != torch.float32:
-            # keep the float32 values; take only the device the conversion chose
-            self.centers = centers.to(device=self.centers.device)
-        return result
-
-    def _next_step(self) -> int:
-        """Count one training step; returns the step index before it (host side, no sync)."""
+    def _host_step(self) -> int:
+        """num_steps as a Python int, without a device read unless someone else wrote the buffer."""
         if self._buffer_stamp() != self._mirror_of:
             # the buffer was written from outside (load, DDP broadcast, .to()): one host read
             self._host_steps = int(self.num_steps)
-        step = self._host_steps
+            self._mirror_of = self._buffer_stamp()
+        return self._host_steps
+
+    def _next_step(self) -> int:
+        """Count one training step; returns the step index before it (host side, no sync)."""
+        step = self._host_step()
         self._host_steps += 1
         self.num_steps += 1
         self._mirror_of = self._buffer_stamp()
         return step
+
+    def step(self) -> None:
+        """One optimizer step done (``count_steps="optimizer"``); a no-op when forwards count."""
+        if self.count_steps == "optimizer":
+            self._next_step()
+
+    @torch.compiler.disable
+    def schedule(self, training_step: bool) -> tuple[bool, bool]:
+        """(in warm start, update the centers now) for this forward; counts the step if it trains.
+
+        Kept out of torch.compile: the step count is a Python int that would otherwise
+        be a guard and recompile the graph at every step; compiled code sees only the
+        two booleans (three combinations in all)."""
+        counts_here = training_step and self.count_steps == "forward"
+        step = self._next_step() if counts_here else self._host_step()
+        in_warmup = step < self.warmup_steps
+        update = training_step and not in_warmup and (step - self.warmup_steps) % self.update_every == 0
+        return in_warmup, update
 
     @property
     def dead_zone(self) -> float:
@@ -143,13 +168,10 @@ class HypersphereLoss(ClassificationLoss):
         if not self.training:
             return {}
         features = features.flatten(start_dim=1)
-        if self.is_training_step():
-            step = self._next_step()
-            in_warmup = step < self.warmup_steps
-            if not in_warmup and (step - self.warmup_steps) % self.update_every == 0:
-                self.update(features, labels)
-        else:  # a validation-loss pass: the value with today's centers, no state change
-            in_warmup = self._host_steps < self.warmup_steps
+        # a validation-loss pass (no grad) gets the value with today's centers, no state change
+        in_warmup, update = self.schedule(self.is_training_step())
+        if update:
+            self.update(features, labels)
         if in_warmup:
             # warm start: CE only; an exact zero that keeps the graph (sum of nothing)
             return {"loss_hypersphere": features[:0].sum()}
@@ -170,7 +192,7 @@ class HypersphereLoss(ClassificationLoss):
         with torch.autocast(device_type=features.device.type, enabled=False):
             sums, counts = class_sums(features, labels, self.centers.shape[0], self.label_offset)
             # one collective: [K, d + 1] = per-class feature sums and counts, summed over ranks
-            packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1))
+            packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1), self.process_group)
             sums, counts = packed[:, :-1], packed[:, -1]
             count = self.class_updates if self.bias_correction == "per_class" else self.num_updates
             new_centers = update_centers(self.centers, count, sums, counts, self.radius, self.beta, self.phi)
@@ -208,5 +230,5 @@ class HypersphereLoss(ClassificationLoss):
             f"lambda={self.weight}, beta={self.beta}, eps={self.epsilon}, a={self.sphere_radius:.4f}, "
             f"phi={self.phi}, warmup_steps={self.warmup_steps}, k={self.update_every}, "
             f"background_center={self.background_center}, normalize_by={self.normalize_by}, "
-            f"bias_correction={self.bias_correction}"
+            f"bias_correction={self.bias_correction}, count_steps={self.count_steps}"
         )

@@ -67,8 +67,8 @@ class AuthorsCodeHypersphereLoss(HypersphereLoss):
             return {}
         features = features.flatten(start_dim=1)
         training_step = self.is_training_step()
-        step = self._next_step() if training_step else self._host_steps
-        if step < self.warmup_steps:
+        in_warmup, _ = self.schedule(training_step)
+        if in_warmup:
             return {"loss_hypersphere": features[:0].sum()}
         sizes = list(rois_per_image) if rois_per_image else [features.shape[0]]
         penalties = []

@@ -13,6 +13,7 @@ scores; margins are added to the target logit only in training (``margin.MarginL
 """
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -49,5 +50,25 @@ def adapt_to_normalized(predictor: nn.Module, scale: float = 1.0, normalize_feat
     new = NormalizedLinear(old.in_features, old.out_features, scale, normalize_features)
     new = new.to(device=old.weight.device, dtype=old.weight.dtype)
     new.weight.data.copy_(old.weight.data)
+    predictor.cls_score = new
+    return predictor
+
+
+def adapt_to_linear(predictor: nn.Module) -> nn.Module:
+    """Undo ``adapt_to_normalized``: ``cls_score`` becomes torchvision's nn.Linear (with bias) again.
+
+    The weight rows are the learned class directions ``normalize(W)`` and the bias is 0, so
+    each class keeps its direction but the logits are ``w_j . f`` instead of
+    ``s cos(theta_j)``: scores differ from the margin model's, and the layer is a starting
+    point for fine-tuning. Its state_dict has torchvision's keys (``weight`` and ``bias``),
+    so a stock checkpoint loads into it. A predictor that is not normalized is returned as is.
+    """
+    old = getattr(predictor, "cls_score", None)
+    if not isinstance(old, NormalizedLinear):
+        return predictor
+    new = nn.Linear(old.in_features, old.out_features).to(device=old.weight.device, dtype=old.weight.dtype)
+    with torch.no_grad():
+        new.weight.copy_(F.normalize(old.weight, dim=1))
+        new.bias.zero_()
     predictor.cls_score = new
     return predictor
