@@ -1,9 +1,10 @@
 """Loss studies: arms x paired seeds, mean +- 95 % CI, paired differences, sweep plots.
 
 An *arm* is one training recipe: a loss name plus config overrides. Written as
-``LOSS`` or ``LOSS[key=value,key=value]``; a key without a dot is an option of the
-loss (``loss_options.<LOSS>.key``; for a composed loss such as ``cosface+hl``, of its
-last part), a dotted key is any config key::
+``LOSS`` or ``LOSS[key=value,key=value]``; a key without a dot is a top-level config key
+when configs/base.yaml has one of that name (``lr``, ``epochs``, ...) and otherwise an
+option of the loss (``loss_options.<LOSS>.key``; for a composed loss such as
+``cosface+hl``, of its last part); a dotted key is any config key::
 
     hl[normalize_by=elements,weight=0.02]      cosface+hl[weight=0.2]      softmax[lr=5e-4]
 
@@ -22,6 +23,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
@@ -32,6 +34,15 @@ from .losses.registry import loss_parts
 METRICS = {"ap50": "mAP50_area", "ap50_voc07": "mAP50_voc07", "acc": "box_accuracy"}
 
 
+@lru_cache(maxsize=1)
+def _top_level_keys() -> frozenset:
+    import yaml
+
+    from .config import CONFIG_DIR
+
+    return frozenset(yaml.safe_load((CONFIG_DIR / "base.yaml").read_text()))
+
+
 @dataclass(frozen=True)
 class Arm:
     loss: str
@@ -39,7 +50,9 @@ class Arm:
 
     def full_key(self, key: str) -> str:
         """A short option key -> its config key (``weight`` -> ``loss_options.hl.weight``)."""
-        return key if "." in key else f"loss_options.{loss_parts(self.loss)[-1]}.{key}"
+        if "." in key or key in _top_level_keys():
+            return key
+        return f"loss_options.{loss_parts(self.loss)[-1]}.{key}"
 
     @property
     def overrides(self) -> dict[str, str]:

@@ -26,11 +26,12 @@ def test_train_eval_resume_predict_cycle(tiny_data, tmp_path):
     run = tmp_path / "run"
     first = run_tool("train_det.py", *tiny_args(tiny_data, run, "--epochs", "1"))
     assert "AP@0.5 (area)" in first.stdout and "box accuracy" in first.stdout
+    assert "[epoch 0]" in first.stdout and "extra/CE gradient ratio at the box features" in first.stdout
     for name in ("config.yaml", "metrics.json", "eval.csv", "eval.json", "checkpoint.pt"):
         assert (run / name).is_file(), name
     tags = tensorboard_tags(run / "tb")
     for tag in ("train/loss_classifier", "train/loss_box_reg", "train/loss_hypersphere", "train/lr", "eval/mAP50_area",
-                "eval/box_accuracy", "hl/mean_center_angle_deg", "hl/fraction_inside_dead_zone"):
+                "eval/box_accuracy", "hl/mean_center_angle_deg", "hl/fraction_inside_dead_zone", "hl/grad_ratio"):
         assert tag in tags["scalars"], tag
     assert "hl/feature_norm" in tags["histograms"]
     assert any(t.startswith("hl_distance_to_center/") for t in tags["scalars"])
@@ -48,6 +49,7 @@ def test_train_eval_resume_predict_cycle(tiny_data, tmp_path):
     assert ckpt["model"]["roi_heads.cls_loss.num_updates"].item() == 4  # HL state carried across the resume
     metrics = json.loads((run / "metrics.json").read_text())
     assert [h["epoch"] for h in metrics["history"]] == [0, 1] and metrics["step"] == 4
+    assert [e["epoch"] for e in metrics["train_log"]] == [0, 1] and metrics["train_log"][1]["grad_ratio"] > 0
     assert 0.0 <= metrics["final"]["mAP50_area"] <= 1.0
 
     evaluated = run_tool("eval_det.py", str(run), "--workers", "0", "--no-progress")

@@ -1,0 +1,82 @@
+"""The loss-study tooling: arms, sweeps, mean ± 95 % CI, paired differences, the plot, parallel runs."""
+import json
+import math
+
+import pytest
+
+from hl_detect.study import Arm, expand_sweeps, format_study, mean_ci, parse_arm, parse_sweep, plot_sweep, study_results
+from test_loss_compare_tool import FAST, tool  # noqa: F401  (fixture)
+
+
+def test_arm_parsing_and_folders():
+    arm = parse_arm("hl[normalize_by=elements, weight=0.02]")
+    assert arm.loss == "hl" and arm.label == "hl[normalize_by=elements,weight=0.02]"
+    assert arm.overrides == {"loss_options.hl.normalize_by": "elements", "loss_options.hl.weight": "0.02"}
+    assert arm.folder == "hl__normalize_by-elements__weight-0.02"
+    assert parse_arm("softmax").folder == "softmax"
+    composed = parse_arm("cosface+hl[weight=2,lr=1e-3,model.options.width=8]")
+    assert composed.overrides == {"loss_options.hl.weight": "2", "lr": "1e-3", "model.options.width": "8"}
+    with pytest.raises(ValueError, match="unknown classification loss"):
+        parse_arm("hyper")
+    with pytest.raises(ValueError, match="key=value"):
+        parse_arm("hl[weight]")
+
+
+def test_sweeps_multiply_only_the_arms_that_use_the_key():
+    arms = [parse_arm(a) for a in ("softmax", "hl[normalize_by=elements]", "cosface+hl", "hl[weight=7]")]
+    out = expand_sweeps(arms, [parse_sweep("loss_options.hl.weight=0.1,1")])
+    assert [a.label for a in out] == ["softmax", "hl[normalize_by=elements,weight=0.1]", "hl[normalize_by=elements,weight=1]",
+                                      "cosface+hl[weight=0.1]", "cosface+hl[weight=1]", "hl[weight=7]"]
+    seeds = expand_sweeps([parse_arm("softmax")], [parse_sweep("lr=1e-3,2e-3")])
+    assert [a.label for a in seeds] == ["softmax[lr=1e-3]", "softmax[lr=2e-3]"]
+
+
+def test_mean_ci_is_the_t_interval():
+    stat = mean_ci([1.0, 2.0, 6.0])
+    sd = math.sqrt(((1 - 3) ** 2 + (2 - 3) ** 2 + (6 - 3) ** 2) / 2)
+    assert stat["mean"] == 3.0 and stat["std"] == pytest.approx(sd)
+    assert stat["ci"] == pytest.approx(4.302652729911275 * sd / math.sqrt(3))  # t_{0.975, 2}
+    assert math.isnan(mean_ci([5.0])["ci"]) and mean_ci([])["n"] == 0
+
+
+def write_run(root, arm, seed, ap, acc, ratio=None):
+    folder = root / arm.folder / f"seed{seed}"
+    folder.mkdir(parents=True)
+    log = [{"epoch": 0, "grad_ratio": ratio}] if ratio is not None else [{"epoch": 0}]
+    (folder / "metrics.json").write_text(json.dumps({"final": {"mAP50_area": ap, "box_accuracy": acc}, "train_log": log}))
+
+
+def test_paired_differences_use_common_seeds(tmp_path):
+    base, hl = parse_arm("softmax"), parse_arm("hl[weight=0.2]")
+    for seed, (ap, acc) in enumerate([(0.80, 0.60), (0.90, 0.70), (0.85, 0.65)]):
+        write_run(tmp_path, base, seed, ap, acc)
+    for seed, (ap, acc) in enumerate([(0.82, 0.61), (0.93, 0.74)]):  # seed 2 not finished
+        write_run(tmp_path, hl, seed, ap, acc, ratio=0.1 * (seed + 1))
+    results = study_results(tmp_path, [base, hl], [0, 1, 2], base)
+    r = results[1]
+    assert r.seeds == [0, 1] and r.grad_ratio == pytest.approx(0.15)
+    assert r.paired["ap50"]["values"] == pytest.approx([2.0, 3.0])
+    assert r.paired["ap50"]["ci"] == pytest.approx(12.706204736174698 * math.sqrt(0.5) / math.sqrt(2))
+    assert r.paired["acc"]["mean"] == pytest.approx(2.5)
+    text = format_study(results, base)
+    assert "| hl[weight=0.2] | 2 |" in text and "+2.50" in text
+    path = plot_sweep(results, "loss_options.hl.weight", tmp_path / "sweep.png", references=[results[0]])
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_parallel_sweep_end_to_end(tool, tmp_path):  # noqa: F811
+    argv = ["--losses", "softmax", "hl[normalize_by=elements]", "--sweep", "loss_options.hl.weight=0.002,20",
+            "--seeds", "0", "--parallel", "2", "--set", "log_every=1", "--threads", "1", "--plot", "loss_options.hl.weight",
+            "--output-dir", str(tmp_path / "cmp"), "--data-root", str(tmp_path / "data"), "--device", "cpu", "--no-progress"]
+    for override in FAST:
+        argv += ["--set", override]
+    table = tool.main(tool.get_args_parser().parse_args(argv))
+    assert list(table) == ["softmax", "hl[normalize_by=elements,weight=0.002]", "hl[normalize_by=elements,weight=20]"]
+    out = tmp_path / "cmp"
+    study = json.loads((out / "study.json").read_text())
+    strong = next(a for a in study["arms"] if a["arm"].endswith("weight=20]"))
+    weak = next(a for a in study["arms"] if a["arm"].endswith("weight=0.002]"))
+    assert strong["grad_ratio"] > 100 * weak["grad_ratio"] > 0  # lambda scales the HL gradient
+    cfg = json.loads((out / "hl__normalize_by-elements__weight-20" / "seed0" / "metrics.json").read_text())["config"]
+    assert cfg["loss_options"]["hl"]["weight"] == 20 and cfg["loss_options"]["hl"]["normalize_by"] == "elements"
+    assert (out / "sweep_weight.png").is_file() and (out / "softmax" / "seed0" / "train.log").is_file()
