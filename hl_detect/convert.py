@@ -8,6 +8,7 @@ changes class, every weight and attribute stays, and the loss module is added as
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import Optional, Union
 
 
@@ -140,6 +141,7 @@ def bind_process_group(model: nn.Module) -> nn.Module:
     for module in getattr(model, "module", model).modules():
         if isinstance(module, ClassificationLoss):
             module.process_group = group
+            module._ddp = weakref.ref(model)  # not a submodule: checked for join() before collectives
     return model
 
 

@@ -35,6 +35,20 @@ class ClassificationLoss(nn.Module):
     #: the group a stateful loss all-reduces its class sums over (None: the whole world);
     #: ``hl_detect.bind_process_group(ddp_model)`` sets it to DDP's own group
     process_group = None
+    #: a weak reference to the DDP wrapper once bound: its join state is checked before each collective
+    _ddp = None
+
+    def check_collective_allowed(self) -> None:
+        """Raise a clear error before a collective that DDP's uneven-input ``join()`` cannot shadow."""
+        ddp = self._ddp() if self._ddp is not None else None
+        config = getattr(ddp, "_join_config", None)
+        if config is not None and getattr(config, "enable", False):
+            raise RuntimeError(
+                f"{type(self).__name__} all-reduces its class sums inside the forward, which "
+                "DistributedDataParallel.join() does not shadow for ranks that ran out of data: the ranks "
+                "would deadlock. Give every rank the same number of batches (DistributedSampler with "
+                "drop_last, as tools/train_det.py does) instead of join()."
+            )
 
     def step(self) -> None:
         """Called by a training loop after each optimizer step (see HypersphereLoss's

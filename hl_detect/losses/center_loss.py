@@ -82,6 +82,7 @@ class CenterLoss(ClassificationLoss):
     def update(self, features: Tensor, labels: Tensor) -> None:
         """Wen et al.'s center step from this step's foreground RoIs, summed over ranks."""
         sums, counts = class_sums(features, labels, self.num_classes, 1)
+        self.check_collective_allowed()
         packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1), self.process_group)
         self.centers.sub_(self.alpha * wen_center_step(self.centers, packed[:, :-1], packed[:, -1]))
 

@@ -192,6 +192,7 @@ class HypersphereLoss(ClassificationLoss):
         with torch.autocast(device_type=features.device.type, enabled=False):
             sums, counts = class_sums(features, labels, self.centers.shape[0], self.label_offset)
             # one collective: [K, d + 1] = per-class feature sums and counts, summed over ranks
+            self.check_collective_allowed()
             packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1), self.process_group)
             sums, counts = packed[:, :-1], packed[:, -1]
             count = self.class_updates if self.bias_correction == "per_class" else self.num_updates

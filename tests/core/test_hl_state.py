@@ -218,6 +218,36 @@ def test_rank0_checkpoint_then_ddp_broadcast_keeps_ranks_in_step(tmp_path):
     assert torch.equal(r0["centers"], r1["centers"])
 
 
+def _join_worker(rank, port, out_dir):
+    from hl_detect import bind_process_group
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2, timeout=timedelta(seconds=30))
+    try:
+        model = _Holder().train()
+        model.loss.warmup_steps = 0
+        ddp = bind_process_group(nn.parallel.DistributedDataParallel(model))
+        assert model.loss.process_group is ddp.process_group
+        message = ""
+        try:
+            with ddp.join():
+                ddp(*step_inputs(rank)).backward()
+        except RuntimeError as error:
+            message = str(error)
+        torch.save({"message": message, "updates": model.loss.num_updates}, os.path.join(out_dir, f"rank{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not built")
+def test_ddp_join_is_a_clear_error_not_a_deadlock(tmp_path):
+    mp.spawn(_join_worker, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    for rank in (0, 1):
+        out = torch.load(tmp_path / f"rank{rank}.pt")
+        assert "DistributedDataParallel.join()" in out["message"] and "same number of batches" in out["message"]
+        assert out["updates"].item() == 0  # raised before the collective, on both ranks: no deadlock
+
+
 # 5. dtype casts ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
