@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 from torchvision.models.detection.roi_heads import RoIHeads
 
-from .losses.base import ClassificationLoss
+from .losses.base import ClassificationLoss, call_extra_losses
 
 
 def _alias(function: Callable, name: str) -> Callable:
@@ -121,7 +121,7 @@ class HypersphereRoIHeads(RoIHeads):
                 "torchvision's RoIHeads.forward no longer calls select_training_samples/box_predictor "
                 "as hl_detect expects; please report the torchvision version"
             )
-        extra = self.cls_loss.extra_losses(tapped["features"], labels, self._rois_per_image)
+        extra = call_extra_losses(self.cls_loss, tapped["features"], labels, self._rois_per_image)
         if self.measure_grad_ratio:
             self.measure_grad_ratio = False
             self.last_grad_ratio = extra_to_ce_grad_ratio(losses["loss_classifier"], extra, tapped["input"])

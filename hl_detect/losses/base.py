@@ -21,6 +21,9 @@ the loss values and leaves every buffer as it was, with no collective.
 """
 from __future__ import annotations
 
+import functools
+import inspect
+
 import torch
 from torch import Tensor, nn
 
@@ -83,3 +86,17 @@ class ClassificationLoss(nn.Module):
 
 class SoftmaxLoss(ClassificationLoss):
     """``softmax``: torchvision's CE alone (the baseline of Tables VIII/IX)."""
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_rois_per_image(loss_type: type) -> bool:
+    parameters = inspect.signature(loss_type.extra_losses).parameters
+    return "rois_per_image" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+
+
+def call_extra_losses(loss: ClassificationLoss, features: Tensor, labels: Tensor, rois_per_image) -> dict[str, Tensor]:
+    """``loss.extra_losses`` with the per-image RoI counts when it takes them; a loss written
+    against the older two-argument interface keeps working."""
+    if _takes_rois_per_image(type(loss)):
+        return loss.extra_losses(features, labels, rois_per_image)
+    return loss.extra_losses(features, labels)

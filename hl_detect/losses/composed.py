@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .base import ClassificationLoss
+from .base import ClassificationLoss, call_extra_losses
 
 
 def _changes_logits(loss: ClassificationLoss) -> bool:
@@ -46,7 +46,7 @@ class ComposedLoss(ClassificationLoss):
     def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
         out: dict[str, Tensor] = {}
         for name, part in self.parts.items():
-            terms = part.extra_losses(features, labels, rois_per_image)
+            terms = call_extra_losses(part, features, labels, rois_per_image)
             clash = set(terms) & set(out)
             if clash:
                 raise ValueError(f"{self.name}: {name} returns {sorted(clash)} again")

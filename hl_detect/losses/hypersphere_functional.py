@@ -7,8 +7,10 @@ center row y - offset: 1 for foreground-only centers, 0 with a background center
 ``centers`` [K, d] float32.
 
 Everything here is vectorized and free of host syncs: no boolean indexing (it has a
-data-dependent shape), no ``.item()``; RoIs without a center are masked out by
-weights and by zero columns of a one-hot matrix instead.
+data-dependent shape), no ``.item()``; RoIs without a center are masked out by weights
+and routed to a discarded extra row of the class sums instead. The cost is O(R d + K d)
+whatever the number of classes K: each RoI meets only its own center (a gather), and
+the class sums are an ``index_add_`` (no [R, K] one-hot product, no [R, K] distances).
 """
 from __future__ import annotations
 
@@ -23,15 +25,11 @@ def center_index(labels: Tensor, label_offset: int) -> tuple[Tensor, Tensor]:
 
 
 def squared_distance_to_centers(features: Tensor, centers: Tensor, index: Tensor) -> Tensor:
-    """||f_i - c_{idx_i}||^2 for every RoI, as ||f||^2 - 2 f.c + ||c||^2.
+    """||f_i - c_{idx_i}||^2 for every RoI: O(R d), each RoI against its own center only.
 
-    The expansion reads the feature matrix twice (a norm and an [R, d] x [d, K]
-    product) and never materializes an [R, d] difference.
+    The gathered [R, d] rows are a temporary of the features' size, freed on return.
     """
-    f_sq = torch.linalg.vector_norm(features, dim=1).square()
-    f_dot_c = (features @ centers.t()).gather(1, index[:, None]).squeeze(1)
-    c_sq = centers.pow(2).sum(dim=1)[index]
-    return (f_sq - 2.0 * f_dot_c + c_sq).clamp(min=0.0)
+    return (features - centers.index_select(0, index)).square().sum(dim=1)
 
 
 NORMALIZATIONS = ("foreground", "elements")
@@ -45,10 +43,10 @@ class _CenterPenalty(torch.autograd.Function):
     (``"elements"``, the authors' code: ``sum(...) / (2 * feat.numel())``).
 
     With o_i = 1(||f_i - c|| >= eps*a) for RoIs that have a center (0 otherwise), the
-    gradient is d/df_i = (lambda/m) o_i (f_i - c_{idx_i}): one scaled copy of the
-    features plus an [R, K] x [K, d] product, instead of autograd's chain of [R, d]
-    temporaries. Saved for backward: the features autograd keeps anyway, the centers
-    and two [R] vectors.
+    gradient is d/df_i = (lambda/m) o_i (f_i - c_{idx_i}): one gather of the RoIs'
+    centers and one fused multiply, O(R d) at any K, instead of autograd's chain of
+    [R, d] temporaries. Saved for backward: the features autograd keeps anyway, the
+    centers (K d) and two [R] vectors.
     """
 
     @staticmethod
@@ -70,10 +68,7 @@ class _CenterPenalty(torch.autograd.Function):
         if not ctx.needs_input_grad[0]:
             return None, None, None, None, None, None, None
         g = (coef * grad_output)[:, None]
-        grad = features * g
-        # minus sum over rows of g_i c_{idx_i}, as a one-hot [R, K] times [K, d] product
-        rows = g.new_zeros(g.shape[0], centers.shape[0]).scatter_(1, index[:, None], g)
-        grad.addmm_(rows, centers, alpha=-1.0)
+        grad = (features - centers.index_select(0, index)).mul_(g)
         return grad, None, None, None, None, None, None
 
 
@@ -111,15 +106,21 @@ def class_sums(
 ) -> tuple[Tensor, Tensor]:
     """Per-center feature sums [K, d] and counts [K] (float32) in one pass over the features.
 
-    The sums are one product of a one-hot [K, R] matrix (zero columns for RoIs without a
-    center, so no boolean indexing) with the features: a single GEMM, deterministic on
-    GPUs (unlike index_add_'s atomics) and one parallel region on CPUs.
+    ``index_add_`` into K + 1 rows, RoIs without a center going to the extra last row that
+    is then dropped (no boolean indexing, no mask product): O(R d + K d). On CUDA float
+    ``index_add_`` adds with atomics in no fixed order; when
+    ``torch.are_deterministic_algorithms_enabled()`` the sums are instead a one-hot
+    [K, R] x [R, d] product, bit-reproducible at O(R K d).
     """
     index, has_center = center_index(labels, label_offset)
     f = features.detach().float()
-    # each column i is written once, at row index_i, with 1 if RoI i has a center else 0
-    onehot = f.new_zeros(num_centers, f.shape[0]).scatter_(0, index[None], has_center[None].to(f.dtype))
-    return onehot @ f, onehot.sum(dim=1)
+    if f.is_cuda and torch.are_deterministic_algorithms_enabled():
+        onehot = f.new_zeros(num_centers, f.shape[0]).scatter_(0, index[None], has_center[None].to(f.dtype))
+        return onehot @ f, onehot.sum(dim=1)
+    rows = torch.where(has_center, index, num_centers)
+    sums = f.new_zeros(num_centers + 1, f.shape[1]).index_add_(0, rows, f)
+    counts = f.new_zeros(num_centers + 1).index_add_(0, rows, torch.ones_like(rows, dtype=f.dtype))
+    return sums[:num_centers], counts[:num_centers]
 
 
 def update_centers(
