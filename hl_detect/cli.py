@@ -1,13 +1,18 @@
 """Command-line arguments shared by the tools that train (train_det, run_seeds, compare_losses).
 
 A run's config = configs/<dataset>.yaml (+ --config files) + flag overrides + --set KEY=VALUE.
+Also what every tool's --help has in common: the docstring's examples in an "examples:"
+section, and ``--debug`` (hl_detect/errors.py: user errors print without a traceback).
 """
 from __future__ import annotations
 
 import argparse
+import re
+import textwrap
 from pathlib import Path
 
-from .config import dataset_config_path, load_config
+from .config import check_names, dataset_config_path, load_config
+from .errors import DEBUG_ENV
 
 # flag -> config key
 _FLAG_KEYS = {
@@ -32,6 +37,29 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set model.options.min_size=800")
+    add_debug_argument(parser)
+
+
+def add_debug_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true",
+                        help=f"show the full traceback of an error (or set {DEBUG_ENV}=1)")
+
+
+_EXAMPLE = re.compile(r"^\s*(python|torchrun) ")
+
+
+def help_layout(doc: str) -> dict:
+    """ArgumentParser keywords from a tool's docstring: its command lines go to an "examples:" epilog.
+
+    An example is a line starting with ``python`` or ``torchrun``, with its ``\\`` continuations."""
+    lines, examples, text = textwrap.dedent(doc.strip("\n")).splitlines(), [], []
+    for line in lines:
+        continued = bool(examples) and examples[-1].rstrip().endswith("\\")
+        (examples if _EXAMPLE.match(line) or continued else text).append(line)
+    description = re.sub(r"\n{3,}", "\n\n", "\n".join(text)).strip()
+    examples = textwrap.dedent("\n".join(examples)).splitlines()
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) if examples else None
+    return {"description": description, "epilog": epilog, "formatter_class": argparse.RawDescriptionHelpFormatter}
 
 
 def config_overrides(args: argparse.Namespace) -> list[str]:
@@ -43,7 +71,7 @@ def config_overrides(args: argparse.Namespace) -> list[str]:
 
 def config_from_args(args: argparse.Namespace, base_paths: list | None = None) -> dict:
     paths = base_paths or [dataset_config_path(args.dataset), *args.config]
-    return load_config(paths, config_overrides(args))
+    return check_names(load_config(paths, config_overrides(args)))
 
 
 def run_dir_of(path: str) -> Path:

@@ -6,6 +6,9 @@ strings whose value is parsed as YAML (``lr=2e-4``, ``model.head=c4``,
 ``loss_options.weight=0``). An override of a key the config does not have is an error
 (a typo must not silently train something else), except inside ``*options`` dicts,
 which are free-form keyword arguments.
+
+Mistakes raise hl_detect.errors' ConfigError / ConfigKeyError / MissingFileError, with a
+"did you mean ...?" where a known name is close; the tools print them without a traceback.
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
 import yaml
+
+from .errors import ConfigError, ConfigKeyError, MissingFileError, did_you_mean
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -34,13 +39,15 @@ def read_config_file(path: PathLike) -> dict:
     """One YAML file with its ``_base_`` chain resolved."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"config file not found: {path}")
+        raise MissingFileError(f"config file not found: {path}",
+                               hint="check the path given to --config (relative to the current folder)")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not valid YAML: {error}") from error
+        raise ConfigError(f"{path}: not valid YAML: {error}", hint=f"fix the YAML syntax of {path}") from error
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: a config must be a mapping of keys to values")
+        raise ConfigError(f"{path}: a config must be a mapping of keys to values",
+                          hint="write one 'key: value' per line, as configs/demo.yaml does")
     base = data.pop("_base_", None)
     return _merge(read_config_file(path.parent / base), data) if base else data
 
@@ -61,7 +68,8 @@ def _parse_value(raw: str) -> Any:
 def apply_override(cfg: dict, override: str) -> None:
     """Apply one ``dotted.key=value`` override in place."""
     if "=" not in override:
-        raise ValueError(f"override {override!r} must look like key=value (e.g. lr=2e-4)")
+        raise ConfigError(f"override {override!r} must look like key=value (e.g. lr=2e-4)",
+                          hint="write --set KEY=VALUE, e.g. --set lr=2e-4 or --set model.head=c4")
     dotted, raw = override.split("=", 1)
     keys = dotted.strip().split(".")
     value = _parse_value(raw)
@@ -70,8 +78,9 @@ def apply_override(cfg: dict, override: str) -> None:
         # keys under an ``*options`` dict are free-form keyword arguments
         free_form = any(k.endswith("options") for k in keys[:depth])
         if key not in node and not free_form:
-            known = ", ".join(sorted(node))
-            raise KeyError(f"override {override!r}: unknown key {'.'.join(keys[: depth + 1])!r}; known: {known}")
+            prefix = "".join(f"{k}." for k in keys[:depth])  # suggest the whole dotted key
+            suggestion = did_you_mean(f"{prefix}{key}", [f"{prefix}{k}" for k in node], "keys")
+            raise ConfigKeyError(f"override {override!r}: unknown key {prefix + key!r}; {suggestion}")
         if depth == len(keys) - 1:
             node[key] = value
         else:
@@ -98,8 +107,41 @@ def dataset_config_path(name: str) -> Path:
     path = CONFIG_DIR / f"{name}.yaml"
     if not path.is_file():
         choices = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "base")
-        raise FileNotFoundError(f"no config for dataset {name!r}: {path} missing; choose one of {choices}")
+        raise MissingFileError(
+            f"no config for dataset {name!r} ({path} missing); {did_you_mean(name, choices, 'datasets')}",
+            hint=f"--dataset takes a name from configs/ ({', '.join(choices)}) or a YAML file; "
+                 "the demo needs no download: python tools/train_det.py")
     return path
+
+
+def check_loss_name(loss: str) -> str:
+    """``loss`` if the registry knows it (``cosface+hl`` too), else a ConfigError with a suggestion."""
+    from .losses import LOSSES, loss_parts  # torch: imported only when a config is used
+
+    try:
+        loss_parts(loss)
+    except ValueError as error:
+        unknown = next((p.strip() for p in loss.split("+") if p.strip() not in LOSSES), None)
+        if unknown is None:  # every part is known: the registry's message says what is wrong
+            raise ConfigError(str(error), hint="name each part of a composed loss once, e.g. cosface+hl") from None
+        raise ConfigError(
+            f"unknown loss {unknown!r}; {did_you_mean(unknown, LOSSES, 'losses')}",
+            hint="--loss takes a registered name, or a logit loss and penalties joined with '+' "
+                 "(e.g. cosface+hl); configs/base.yaml lists them under loss_options") from None
+    return loss
+
+
+def check_names(cfg: dict) -> dict:
+    """Fail now, with a suggestion, on an unknown loss or model head, not after the data has loaded."""
+    from .models import HEADS
+
+    if isinstance(cfg.get("loss"), str):
+        check_loss_name(cfg["loss"])
+    head = (cfg.get("model") or {}).get("head")
+    if head is not None and head not in HEADS:
+        raise ConfigError(f"unknown model head {head!r}; {did_you_mean(head, HEADS, 'heads')}",
+                          hint=f"--head takes one of {', '.join(HEADS)} (hl_detect/models/factory.py)")
+    return cfg
 
 
 def save_config(cfg: dict, path: PathLike) -> None:

@@ -34,6 +34,7 @@ from .data import (
     create_aspect_ratio_groups,
 )
 from .engine import NonFiniteLossError, center_stats, evaluate, load_checkpoint, save_checkpoint, train_one_epoch
+from .errors import CheckpointError, ConfigError, as_user_error
 from .evaluation import DetectionEvaluator, format_table, save_report
 from .losses import LOSSES, loss_parts
 from .models import build_detector
@@ -64,7 +65,7 @@ def select_device(name: str, local_rank: int = 0) -> torch.device:
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {name!r} requested but CUDA is not available; use device=cpu")
+        raise ConfigError(f"device {name!r} requested but CUDA is not available", hint="use --device cpu (or auto)")
     if device.type == "cuda" and device.index is None:
         device = torch.device(f"cuda:{local_rank}")
     return device
@@ -115,9 +116,12 @@ def load_model_from_checkpoint(path, device: torch.device, overrides: Optional[d
     cfg = ckpt["config"]
     class_names = ckpt.get("class_names")
     if not class_names:
-        raise RuntimeError(f"{path}: the checkpoint has no class_names; was it written by hl_detect?")
+        raise CheckpointError(f"{path}: the checkpoint has no class_names; was it written by hl_detect?")
     model = build_model_from_config(cfg, len(class_names), pretrained=False)
-    model.load_state_dict(ckpt["model"])
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as error:
+        raise as_user_error(error) or error
     model.to(device).eval()
     return model, cfg, list(class_names)
 
@@ -166,7 +170,7 @@ def build_optimizer(cfg: dict, model: torch.nn.Module):
     elif cfg["optimizer"] == "sgd":
         optimizer = torch.optim.SGD(params, lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"])
     else:
-        raise ValueError(f"optimizer must be adam or sgd, got {cfg['optimizer']!r}")
+        raise ConfigError(f"optimizer must be adam or sgd, got {cfg['optimizer']!r}")
     epoch_scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg["lr_step_epochs"], gamma=cfg["lr_gamma"])
     return optimizer, epoch_scheduler
 
@@ -253,6 +257,31 @@ def save_prediction_pictures(model, test_set, device, out_dir: Path, class_names
             picture = draw_detections(image, prediction, class_names, score_threshold=0.5)
             save_picture(picture, folder / f"{target['image_id']}.png")
     return folder
+
+
+def log_prediction_pictures(writer, model, test_set, device, class_names, step: int, count: int = 4) -> None:
+    """The first ``count`` test images in TensorBoard's image tab (``eval/predictions/<image_id>``):
+    predicted boxes (score >= 0.5) in class colours over the ground truth in white.
+
+    The same images at every evaluation, so the step slider shows them change; the cost is
+    one batched forward of ``count`` images per evaluation."""
+    from .visualize import draw_ground_truth, to_pil
+
+    count = min(int(count or 0), len(test_set))
+    if writer is None or count <= 0:
+        return
+    was_training = model.training
+    model.eval()
+    try:
+        samples = [test_set[i] for i in range(count)]
+        with torch.no_grad():
+            predictions = model([image.to(device) for image, _ in samples])
+        for (image, target), prediction in zip(samples, predictions):
+            picture = draw_ground_truth(to_pil(image), target["boxes"])
+            picture = draw_detections(picture, prediction, class_names, score_threshold=0.5)
+            writer.add_image(f"eval/predictions/{int(target['image_id'])}", np.asarray(picture), step, dataformats="HWC")
+    finally:
+        model.train(was_training)
 
 
 def _pct(value, digits: int = 2) -> str:
@@ -398,6 +427,7 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
                 history.append({"epoch": epoch, "step": global_step, **{k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage")}})
                 if main:
                     log_evaluation(writer, result, embedding, model, class_names, global_step, cfg)
+                    log_prediction_pictures(writer, model, test_set, device, class_names, global_step, cfg.get("tensorboard_pictures", 4))
                     say(f"[eval] epoch {epoch}: " + _summary_line(result))
             if main:
                 for key, value in means.items():

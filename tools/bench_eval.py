@@ -6,18 +6,21 @@ python tools/bench_eval.py --quick    # 300 images, for smoke tests
 import argparse
 import time
 
+from hl_detect.cli import add_debug_argument, help_layout
+from hl_detect.errors import main_guard
 from hl_detect.evaluation import DetectionEvaluator, coco_ap
 from hl_detect.evaluation.evaluator import flatten_records, gather_records
 from hl_detect.evaluation.synthetic import synthetic_results
 
 
 def get_args_parser():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(**help_layout(__doc__))
     p.add_argument("--images", type=int, default=4952)
     p.add_argument("--classes", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--quick", action="store_true", help="300 images instead of --images")
+    add_debug_argument(p)
     return p
 
 
@@ -49,4 +52,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main_guard(main, get_args_parser().parse_args())

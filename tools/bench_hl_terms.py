@@ -14,10 +14,12 @@ import argparse
 import torch
 
 from hl_detect.benchmark import BoxHeadStep, interleaved, report
+from hl_detect.cli import add_debug_argument, help_layout
+from hl_detect.errors import main_guard
 
 
 def get_args_parser():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(**help_layout(__doc__))
     p.add_argument("--images", type=int, default=2, help="images per batch (the paper's sizes: 2-4)")
     p.add_argument("--rois", type=int, default=512, help="sampled RoIs per image")
     p.add_argument("--dim", type=int, default=2048, help="d, box-head feature size")
@@ -26,6 +28,7 @@ def get_args_parser():
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="64 RoIs/image, d = 256, C = 20, 3 rounds")
+    add_debug_argument(p)
     return p
 
 
@@ -46,4 +49,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main_guard(main, get_args_parser().parse_args())

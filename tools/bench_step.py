@@ -24,10 +24,12 @@ from hl_detect.benchmark import (
     to_device,
     train_step,
 )
+from hl_detect.cli import add_debug_argument, help_layout
+from hl_detect.errors import main_guard
 
 
 def get_args_parser():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(**help_layout(__doc__))
     p.add_argument("--model", choices=MODELS, default="mlp2048")
     p.add_argument("--image-size", type=int, default=224, help="min_size = max_size = this (square images)")
     p.add_argument("--batch-size", type=int, default=2, help="images per step")
@@ -43,6 +45,7 @@ def get_args_parser():
     p.add_argument("--lr", type=float, default=0.0, help="SGD lr; 0 keeps all weights equal (same RoIs each round)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="mobilenet, 2 x 128 px, 32 RoIs, 3 rounds, 1 thread: a smoke run")
+    add_debug_argument(p)
     return p
 
 
@@ -82,4 +85,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main_guard(main, get_args_parser().parse_args())

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from hl_detect.cli import add_debug_argument, help_layout
 from hl_detect.data import DatasetError, build_dataset, check_dataset, format_report
+from hl_detect.errors import debug_requested, main_guard, next_step
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Check a detection dataset", add_help=add_help)
+    p = argparse.ArgumentParser(**help_layout(__doc__), add_help=add_help)
     p.add_argument("--kind", default="synthetic", choices=["voc", "coco", "rpc", "synthetic"])
     p.add_argument("--root", default=None, help="dataset root (synthetic: default data/synthetic_<C>)")
     p.add_argument("--split", default="train")
@@ -31,6 +33,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="also fail on skipped images/objects")
     p.add_argument("--workers", type=int, default=4, help="decoding threads")
     p.add_argument("--max-problems", type=int, default=50, help="problems listed per section")
+    add_debug_argument(p)
     return p
 
 
@@ -48,7 +51,10 @@ def main(args) -> int:
     try:
         ds = build_dataset(args.kind, root, args.split, train=False, **kw)
     except DatasetError as e:
+        if debug_requested(args):
+            raise
         print(f"FATAL: {e}")
+        print(f"next step: {next_step(e)}")
         return 2
     rep = check_dataset(ds, decode=args.decode, workers=args.workers)
     print(format_report(rep, args.max_problems))
@@ -58,4 +64,4 @@ def main(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(get_args_parser().parse_args()))
+    sys.exit(main_guard(main, get_args_parser().parse_args()))

@@ -33,8 +33,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hl_detect.cli import add_config_arguments, config_overrides  # noqa: E402
-from hl_detect.config import dataset_config_path, load_config  # noqa: E402
+from hl_detect.cli import add_config_arguments, config_overrides, help_layout  # noqa: E402
+from hl_detect.config import check_loss_name, check_names, dataset_config_path, load_config  # noqa: E402
+from hl_detect.errors import main_guard  # noqa: E402
 from hl_detect.study import (  # noqa: E402
     Arm, expand_sweeps, format_study, parse_arm, parse_sweep, plot_sweep, results_json, study_results,
 )
@@ -45,7 +46,7 @@ TRAIN_TOOL = Path(__file__).resolve().parent / "train_det.py"
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, add_help=add_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(**help_layout(__doc__), add_help=add_help)
     add_config_arguments(parser)
     parser.add_argument("--losses", nargs="+", metavar="ARM",
                         help="arms: LOSS or LOSS[key=value,...] (default: every registered loss, in the paper's order)")
@@ -76,7 +77,7 @@ def arm_overrides(args: argparse.Namespace, arm: Arm, seed: int, run_dir: Path) 
 
 def run_config(args: argparse.Namespace, arm: Arm, seed: int, run_dir: Path) -> dict:
     paths = [dataset_config_path(args.dataset), *args.config]
-    return load_config(paths, arm_overrides(args, arm, seed, run_dir))
+    return check_names(load_config(paths, arm_overrides(args, arm, seed, run_dir)))
 
 
 def pending_jobs(args, arms: list[Arm], out_dir: Path) -> list[tuple[Arm, int, Path]]:
@@ -185,6 +186,8 @@ def format_comparison(table: dict, ap_metric: str, markdown: bool = False) -> st
 def main(args: argparse.Namespace) -> dict:
     if args.loss:
         raise SystemExit("compare_losses takes --losses ARM [ARM ...], not --loss")
+    for spec in args.losses or []:  # a mistyped loss: a suggestion, before the arms are parsed
+        check_loss_name(spec.split("[", 1)[0].strip())
     arms = expand_sweeps([parse_arm(a) for a in (args.losses or default_losses())], [parse_sweep(s) for s in args.sweep])
     out_dir = Path(args.output_dir or f"runs/compare_{Path(args.dataset).stem}")
     failed = []
@@ -223,4 +226,4 @@ def main(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main_guard(main, get_args_parser().parse_args())

@@ -15,9 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hl_detect.cli import add_debug_argument, help_layout  # noqa: E402
+from hl_detect.errors import main_guard  # noqa: E402
+
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, add_help=add_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(**help_layout(__doc__), add_help=add_help)
     parser.add_argument("checkpoint", help="checkpoint file or run folder")
     parser.add_argument("--split", help="dataset split (default: the run's data.test_split)")
     parser.add_argument("--data-root", help="dataset root, if it moved since training")
@@ -30,6 +33,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--sweep", action="store_true", help="sweep the checkout score threshold, print the best")
     parser.add_argument("--output-dir", help="where to write the report (default: the run folder)")
     parser.add_argument("--no-progress", action="store_true")
+    add_debug_argument(parser)
     return parser
 
 
@@ -61,4 +65,4 @@ def main(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main_guard(main, get_args_parser().parse_args())

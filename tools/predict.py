@@ -17,17 +17,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hl_detect.cli import add_debug_argument, help_layout  # noqa: E402
+from hl_detect.errors import MissingFileError, main_guard  # noqa: E402
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGES_HINT = f"give image files or folders that hold them ({', '.join(sorted(IMAGE_SUFFIXES))})"
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, add_help=add_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(**help_layout(__doc__), add_help=add_help)
     parser.add_argument("checkpoint", help="checkpoint file or run folder")
     parser.add_argument("inputs", nargs="+", help="image files or folders")
     parser.add_argument("--output-dir", default=None, help="default: <run folder>/predict")
     parser.add_argument("--score-threshold", type=float, default=0.5, help="for pictures and receipts")
     parser.add_argument("--min-score", type=float, default=0.05, help="detections kept in the JSON")
     parser.add_argument("--device", default="auto")
+    add_debug_argument(parser)
     return parser
 
 
@@ -39,9 +44,9 @@ def list_images(inputs) -> list[Path]:
         elif item.is_file():
             files.append(item)
         else:
-            raise FileNotFoundError(f"no such image or folder: {item}")
+            raise MissingFileError(f"no such image or folder: {item}", hint=IMAGES_HINT)
     if not files:
-        raise FileNotFoundError(f"no images found in {', '.join(map(str, inputs))}")
+        raise MissingFileError(f"no images found in {', '.join(map(str, inputs))}", hint=IMAGES_HINT)
     return files
 
 
@@ -54,6 +59,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     from hl_detect.runner import load_model_from_checkpoint, select_device
     from hl_detect.visualize import draw_detections, save_picture
 
+    images = list_images(args.inputs)  # a mistyped path fails before the model loads
     device = select_device(args.device)
     model, cfg, class_names = load_model_from_checkpoint(args.checkpoint, device)
     transform = build_eval_transforms(**(cfg["data"].get("resize") or {}))
@@ -61,7 +67,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     out_dir = Path(args.output_dir) if args.output_dir else run_dir / "predict"
     out_dir.mkdir(parents=True, exist_ok=True)
     receipts = []
-    for path in list_images(args.inputs):
+    for path in images:
         image = read_image(path)  # uint8 [H0, W0, 3] RGB, any mode converted; raises naming the file
         h0, w0 = image.shape[:2]
         sample = transform(image=image, boxes=np.zeros((0, 4), np.float32), labels=np.zeros(0, np.int64), difficult=np.zeros(0, bool))
@@ -88,4 +94,4 @@ def main(args: argparse.Namespace) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main_guard(main, get_args_parser().parse_args())

@@ -16,11 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hl_detect.cli import add_config_arguments, config_from_args  # noqa: E402
+from hl_detect.cli import add_config_arguments, config_from_args, help_layout  # noqa: E402
+from hl_detect.errors import main_guard  # noqa: E402
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, add_help=add_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(**help_layout(__doc__), add_help=add_help)
     add_config_arguments(parser)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--output-dir", help="default runs/<dataset>_<loss>_<head>_seeds")
@@ -51,4 +52,4 @@ def main(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main_guard(main, get_args_parser().parse_args())

@@ -17,11 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from hl_detect.cli import add_config_arguments, config_from_args, run_dir_of  # noqa: E402
+from hl_detect.cli import add_config_arguments, config_from_args, help_layout, run_dir_of  # noqa: E402
+from hl_detect.errors import MissingFileError, main_guard  # noqa: E402
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, add_help=add_help, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(**help_layout(__doc__), add_help=add_help)
     add_config_arguments(parser)
     parser.add_argument("--output-dir", help="run folder (default runs/<dataset>_<loss>_<head>_seed<seed>)")
     parser.add_argument("--resume", help="run folder or checkpoint file to continue from")
@@ -31,6 +32,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> dict:
     from hl_detect.runner import run_training
 
+    if args.resume and not Path(args.resume).exists():  # say so before the data loads
+        raise MissingFileError(f"--resume {args.resume}: no such run folder or checkpoint",
+                               hint="give the folder of an interrupted run (it holds checkpoint.pt), e.g. --resume runs/demo_hl_tiny_seed0")
     base_paths = None
     if args.resume and not args.config:
         # resuming: start from the run's own resolved config; flags and --set still apply
@@ -46,4 +50,4 @@ def main(args: argparse.Namespace) -> dict:
 
 
 if __name__ == "__main__":
-    main(get_args_parser().parse_args())
+    main_guard(main, get_args_parser().parse_args())

@@ -17,13 +17,20 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from ..errors import UserError
+
 SKIPPED_IMAGE = "skipped image"
 DROPPED_OBJECT = "dropped object"
 CLIPPED_BOX = "clipped box"
 
 
-class DatasetError(Exception):
-    """A dataset problem; the message always names the file it comes from."""
+class DatasetError(UserError):
+    """A dataset problem; the message always names the file it comes from.
+
+    A UserError: the tools print it without a traceback, with build_dataset's next step."""
+
+    hint = ("the message names the file; python tools/check_dataset.py lists every problem of a dataset "
+            "at once (datasets/README.md shows each layout)")
 
     def __init__(self, path, problem: str | None = None):
         if problem is None:  # DatasetError("message"), as DataLoader workers re-raise it

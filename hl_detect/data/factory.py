@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import ConfigError, dataset_hint, did_you_mean
 from .checks import DatasetError
 from .coco import COCODetection, rpc_paths
 from .synthetic import ensure_synthetic_dataset
@@ -26,6 +27,16 @@ def build_dataset(kind: str, root, split: str, train: bool, transforms=None, **k
     """Build a dataset; kw go to the loader (keep_difficult, remove_empty, verify_images,
     strict; COCO/RPC: ann_file, img_dir, num_classes; synthetic: layout and the generator's
     num_classes, num_train, num_test, seed, image_size)."""
+    try:
+        return _build(kind, root, split, train, transforms, **kw)
+    except DatasetError as error:
+        # here the kind is known, so the next step can say where the data goes
+        if "hint" not in vars(error):
+            error.hint = dataset_hint(kind, root, missing="not found" in error.problem)
+        raise
+
+
+def _build(kind: str, root, split: str, train: bool, transforms=None, **kw):
     if kind == "voc":
         return VOCDetection(root, split, train, transforms, **kw)
     if kind in ("coco", "rpc"):
@@ -45,5 +56,5 @@ def build_dataset(kind: str, root, split: str, train: bool, transforms=None, **k
             return VOCDetection(paths.root, split, train, transforms, classes=paths.classes, **kw)
         if layout == "coco":
             return COCODetection(paths.ann_file(split), paths.root, train, transforms, **kw)
-        raise ValueError(f"layout must be 'voc' or 'coco', not {layout!r}")
-    raise ValueError(f"unknown dataset kind {kind!r}; one of {KINDS}")
+        raise ConfigError(f"layout must be 'voc' or 'coco', not {layout!r}")
+    raise ConfigError(f"unknown dataset kind {kind!r} (data.kind); {did_you_mean(kind, KINDS, 'kinds')}")

@@ -16,6 +16,8 @@ from typing import Any, Union
 
 import torch
 
+from ..errors import CheckpointError, MissingFileError, nearby_paths
+
 
 def save_checkpoint(state: dict[str, Any], path: Union[str, Path]) -> Path:
     path = Path(path)
@@ -36,8 +38,21 @@ def save_checkpoint(state: dict[str, Any], path: Union[str, Path]) -> Path:
 def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise MissingFileError(f"checkpoint not found: {path}{_did_you_mean_path(path)}", hint=_CHECKPOINT_HINT)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # pickle errors, truncated files, unsafe globals
-        raise RuntimeError(f"{path}: not a loadable hl_detect checkpoint ({type(error).__name__}: {error})") from error
+        raise CheckpointError(f"{path}: not a loadable hl_detect checkpoint ({type(error).__name__}: {error})") from error
+
+
+_CHECKPOINT_HINT = ("give a run folder that holds a checkpoint.pt, or the file itself; "
+                    "python tools/train_det.py writes runs/<dataset>_<loss>_<head>_seed<seed>/checkpoint.pt")
+
+
+def _did_you_mean_path(path: Path) -> str:
+    """A "; did you mean runs/demo_hl_tiny_seed0?" for the first part of ``path`` that is missing."""
+    missing = path
+    while missing.parent != missing and not missing.parent.exists():
+        missing = missing.parent
+    near = nearby_paths(missing)
+    return f"; did you mean {' or '.join(near)}?" if near else ""

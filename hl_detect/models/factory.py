@@ -12,6 +12,7 @@ from torch import nn
 from torchvision.models import detection
 
 from ..convert import convert_to_hypersphere
+from ..errors import ConfigError, UserError, did_you_mean
 from .fpn_mlp2048 import fasterrcnn_resnet50_fpn_hl
 from .resnet_c4 import fasterrcnn_resnet50_c4_hl
 from .tiny import fasterrcnn_tiny_hl
@@ -19,8 +20,10 @@ from .tiny import fasterrcnn_tiny_hl
 HEADS = ("mlp2048", "c4", "mobilenet", "tiny")
 
 
-class BackboneWeightsError(RuntimeError):
+class BackboneWeightsError(UserError, RuntimeError):
     """ImageNet weights were asked for but could not be obtained (typically: offline)."""
+
+    hint = "place the weights file where the message says, or train from scratch: --set model.weights_backbone=null"
 
 
 def _weights_message(head: str, weights: str, error: Exception) -> str:
@@ -62,10 +65,12 @@ def build_detector(
             return convert_to_hypersphere(model, loss, **loss_kwargs)
         if head == "tiny":
             if weights_backbone:
-                raise ValueError("the tiny head has no pretrained backbone; set model.weights_backbone=null")
+                raise ConfigError("the tiny head has no pretrained backbone; set model.weights_backbone=null",
+                                  hint="--set model.weights_backbone=null, or choose another --head")
             return fasterrcnn_tiny_hl(loss=loss, loss_kwargs=loss_kwargs, **common)
     except (OSError, RuntimeError) as error:  # urllib errors are OSErrors
         if weights_backbone and ("url" in str(error).lower() or isinstance(error, OSError)):
             raise BackboneWeightsError(_weights_message(head, weights_backbone, error)) from error
         raise
-    raise ValueError(f"unknown model head {head!r}; choose one of {HEADS}")
+    raise ConfigError(f"unknown model head {head!r}; {did_you_mean(head, HEADS, 'heads')}",
+                      hint=f"--head takes one of {', '.join(HEADS)}")

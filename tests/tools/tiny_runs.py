@@ -31,8 +31,8 @@ def tiny_config(data_root, out_dir, *overrides):
     return cfg
 
 
-def run_tool(script, *args, timeout=300, check=True, launcher=None):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def run_tool(script, *args, timeout=300, check=True, launcher=None, env=None):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     command = (launcher or [sys.executable]) + [str(REPO / "tools" / script), *map(str, args)]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=env)
     if check and proc.returncode != 0:
