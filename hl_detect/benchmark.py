@@ -224,6 +224,38 @@ class BoxHeadStep:
     def head_with_hl(self, _round: int = 0) -> None:
         self._step(with_hl=True)
 
+    def hl_memory(self) -> dict[str, int]:
+        """What the HL terms add in memory, in bytes: saved for backward beyond the features
+        (which the head saves anyway), the loss's buffers, and the largest temporary tensor any
+        of its ops returns (an upper bound on a single allocation; [R, d] when no [R, K] exists)."""
+        from torch.overrides import TorchFunctionMode
+
+        class Largest(TorchFunctionMode):
+            largest = 0
+
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                out = func(*args, **(kwargs or {}))
+                for t in out if isinstance(out, (tuple, list)) else (out,):
+                    if isinstance(t, Tensor):
+                        Largest.largest = max(Largest.largest, t.numel() * t.element_size())
+                return out
+
+        self._clear()
+        features_storage = self.features.untyped_storage().data_ptr()
+        saved: dict[int, int] = {}
+
+        def pack(t: Tensor) -> Tensor:
+            storage = t.untyped_storage()
+            if storage.data_ptr() != features_storage:
+                saved[storage.data_ptr()] = storage.nbytes()
+            return t
+
+        with Largest(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = self.hl.extra_losses(self.features, self.labels)["loss_hypersphere"]
+            loss.backward()
+        buffers = sum(b.numel() * b.element_size() for b in self.hl.buffers())
+        return {"saved": sum(saved.values()), "buffers": buffers, "largest_temporary": Largest.largest}
+
     def hl_only(self, _round: int = 0) -> None:
         self._clear()
         self.hl.extra_losses(self.features, self.labels)["loss_hypersphere"].backward()

@@ -8,6 +8,8 @@ python tools/bench_hl_terms.py --quick            # small sizes, a smoke run
 forward and backward (input gradient included, as with a trainable backbone); "hl" is
 HypersphereLoss.extra_losses (update every step, k = 1) + backward on the same features;
 "head+hl" is both in one graph, as the RoIHeads plugin runs them. Interleaved rounds.
+Then what HL adds in memory: bytes saved for backward beyond the features, its buffers
+(the centers and counters) and the largest temporary tensor of its ops.
 """
 import argparse
 
@@ -23,7 +25,8 @@ def get_args_parser():
     p.add_argument("--images", type=int, default=2, help="images per batch (the paper's sizes: 2-4)")
     p.add_argument("--rois", type=int, default=512, help="sampled RoIs per image")
     p.add_argument("--dim", type=int, default=2048, help="d, box-head feature size")
-    p.add_argument("--classes", type=int, nargs="+", default=[20, 113], help="C values to run")
+    p.add_argument("--classes", type=int, nargs="+", default=[20, 113],
+                   help="C values to run, e.g. 20 200 1203 5000 10000")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
@@ -46,6 +49,10 @@ def main(args):
         print(f"R = {args.images} x {args.rois} RoIs, d = {args.dim}, C = {num_classes}, "
               f"threads {torch.get_num_threads()}, torch {torch.__version__}")
         print("\n".join(report(times, "head")))
+        mem = bench.hl_memory()
+        print(f"hl memory: saved for backward {mem['saved']} B beyond the features, buffers {mem['buffers']} B, "
+              f"largest temporary {mem['largest_temporary'] / 2**20:.2f} MiB (features [R, d]: "
+              f"{num_rois * args.dim * 4 / 2**20:.2f} MiB)")
 
 
 if __name__ == "__main__":
