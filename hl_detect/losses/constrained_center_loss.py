@@ -29,8 +29,10 @@ class ConstrainedCenterLoss(HypersphereLoss):
 
     def __init__(self, num_classes: int, feature_dim: int, radius: float = 40.0, weight: float = 0.002,
                  warmup_steps: int = 0) -> None:
+        # eq. 7 divides by the m foreground samples; kept as it was when HL's default moved to "elements"
         super().__init__(num_classes, feature_dim, radius=radius, weight=weight, beta=0.0, epsilon=0.0, phi=0.0,
-                         warmup_steps=warmup_steps, update_every=1, background_center=False)
+                         warmup_steps=warmup_steps, update_every=1, background_center=False,
+                         normalize_by="foreground")
 
     def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
         losses = super().extra_losses(features, labels, rois_per_image)

@@ -26,7 +26,7 @@ def test_warmup_then_updates_every_k():
 
 
 def test_module_equals_functional_core():
-    loss = HypersphereLoss(4, 16, radius=10.0, weight=0.5, beta=0.2, epsilon=0.3, phi=0.9).train()
+    loss = HypersphereLoss(4, 16, radius=10.0, weight=0.5, beta=0.2, epsilon=0.3, phi=0.9, normalize_by="foreground").train()
     centers, n = torch.zeros(4, 16), 0
     for step in range(3):
         f, y = step_inputs(step)
