@@ -29,6 +29,7 @@ from typing import Optional
 
 import numpy as np
 
+from .errors import ConfigError
 from .losses.registry import loss_parts
 
 METRICS = {"ap50": "mAP50_area", "ap50_voc07": "mAP50_voc07", "acc": "box_accuracy"}
@@ -86,13 +87,13 @@ def parse_arm(spec: str) -> Arm:
     """``"hl[weight=0.02,normalize_by=elements]"`` -> Arm; the loss name is checked."""
     match = re.fullmatch(r"\s*([A-Za-z0-9_+]+)\s*(?:\[(.*)\])?\s*", spec)
     if not match:
-        raise ValueError(f"arm {spec!r}: write LOSS or LOSS[key=value,...]")
+        raise ConfigError(f"arm {spec!r}: write LOSS or LOSS[key=value,...]")
     loss, body = match.group(1), match.group(2)
     loss_parts(loss)  # unknown names fail here, with the list of known ones
     options = []
     for item in filter(None, (s.strip() for s in (body or "").split(","))):
         if "=" not in item:
-            raise ValueError(f"arm {spec!r}: {item!r} is not key=value")
+            raise ConfigError(f"arm {spec!r}: {item!r} is not key=value")
         key, value = (s.strip() for s in item.split("=", 1))
         options.append((key, value))
     return Arm(loss, tuple(options))
@@ -101,11 +102,11 @@ def parse_arm(spec: str) -> Arm:
 def parse_sweep(spec: str) -> tuple[str, list[str]]:
     """``"loss_options.hl.weight=0.002,0.02"`` -> (key, ["0.002", "0.02"])."""
     if "=" not in spec:
-        raise ValueError(f"sweep {spec!r}: write KEY=V1,V2,...")
+        raise ConfigError(f"sweep {spec!r}: write KEY=V1,V2,...")
     key, values = spec.split("=", 1)
     values = [v.strip() for v in values.split(",") if v.strip()]
     if not values:
-        raise ValueError(f"sweep {spec!r} has no values")
+        raise ConfigError(f"sweep {spec!r} has no values")
     return key.strip(), values
 
 
