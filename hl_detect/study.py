@@ -153,18 +153,22 @@ def mean_ci(values) -> dict:
     return {"mean": float(arr.mean()), "ci": ci, "std": std, "n": n, "values": arr.tolist()}
 
 
+def run_folder(out_dir: Path, arm: Arm, seed: int) -> Path:
+    """Where one (arm, seed) run lives: ``<out>/<arm folder>/seed<k>``."""
+    return Path(out_dir) / arm.folder / f"seed{seed}"
+
+
 def load_finals(out_dir: Path, arm: Arm, seeds: list[int]) -> dict[int, dict]:
     """{seed: metrics.json's "final" plus the last epoch's grad ratio} for finished runs."""
     finals = {}
     for seed in seeds:
-        path = Path(out_dir) / arm.folder / f"seed{seed}" / "metrics.json"
+        path = run_folder(out_dir, arm, seed) / "metrics.json"
         if path.is_file():
             data = json.loads(path.read_text())
             final = dict(data["final"])
             log = data.get("train_log") or []
             ratios = [e["grad_ratio"] for e in log if e.get("grad_ratio") is not None]
             final["grad_ratio"] = ratios[-1] if ratios else None
-            final["elapsed_s"] = data.get("elapsed_s")
             finals[seed] = final
     return finals
 

@@ -37,7 +37,8 @@ from hl_detect.cli import add_config_arguments, config_overrides, help_layout  #
 from hl_detect.config import check_loss_name, check_names, dataset_config_path, load_config  # noqa: E402
 from hl_detect.errors import main_guard  # noqa: E402
 from hl_detect.study import (  # noqa: E402
-    Arm, expand_sweeps, format_study, parse_arm, parse_sweep, plot_sweep, results_json, study_results,
+    Arm, expand_sweeps, format_study, load_finals, parse_arm, parse_sweep, plot_sweep, results_json, run_folder,
+    study_results,
 )
 
 PAPER_ORDER = ("softmax", "asl", "er", "cl", "ccl", "mml", "hml", "cosface", "arcface", "hl")
@@ -85,7 +86,7 @@ def pending_jobs(args, arms: list[Arm], out_dir: Path) -> list[tuple[Arm, int, P
     jobs = []
     for seed in args.seeds:
         for arm in arms:
-            run_dir = out_dir / arm.folder / f"seed{seed}"
+            run_dir = run_folder(out_dir, arm, seed)
             if (run_dir / "metrics.json").is_file():
                 print(f"[compare] {arm.label} seed {seed}: done before ({run_dir}), not rerun")
                 continue
@@ -154,13 +155,9 @@ def collect(out_dir: Path, arms: list[Arm], seeds: list[int], ap_metric: str) ->
 
     table = {}
     for arm in arms:
-        finals = []
-        for seed in seeds:
-            path = out_dir / arm.folder / f"seed{seed}" / "metrics.json"
-            if path.is_file():
-                finals.append(json.loads(path.read_text())["final"])
+        finals = load_finals(out_dir, arm, seeds)
         if finals:
-            table[arm.label] = aggregate_runs(finals, metrics=(ap_metric, "box_accuracy"))
+            table[arm.label] = aggregate_runs([finals[s] for s in sorted(finals)], metrics=(ap_metric, "box_accuracy"))
     return table
 
 

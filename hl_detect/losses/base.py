@@ -27,6 +27,8 @@ import inspect
 import torch
 from torch import Tensor, nn
 
+from ..distributed import all_reduce_sum_
+
 
 class ClassificationLoss(nn.Module):
     """Base class: plain softmax cross-entropy, i.e. torchvision's loss unchanged."""
@@ -40,6 +42,13 @@ class ClassificationLoss(nn.Module):
     process_group = None
     #: a weak reference to the DDP wrapper once bound: its join state is checked before each collective
     _ddp = None
+
+    def sum_over_ranks(self, sums: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-class sums [K, d] and counts [K] summed over the ranks of ``process_group``,
+        as one collective on a packed [K, d + 1] tensor (a no-op in a single process)."""
+        self.check_collective_allowed()
+        packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1), self.process_group)
+        return packed[:, :-1], packed[:, -1]
 
     def check_collective_allowed(self) -> None:
         """Raise a clear error before a collective that DDP's uneven-input ``join()`` cannot shadow."""

@@ -25,7 +25,6 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from ..distributed import all_reduce_sum_
 from .base import ClassificationLoss
 from .hypersphere_functional import center_index, class_sums, squared_distance_to_centers
 
@@ -82,9 +81,8 @@ class CenterLoss(ClassificationLoss):
     def update(self, features: Tensor, labels: Tensor) -> None:
         """Wen et al.'s center step from this step's foreground RoIs, summed over ranks."""
         sums, counts = class_sums(features, labels, self.num_classes, 1)
-        self.check_collective_allowed()
-        packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1), self.process_group)
-        self.centers.sub_(self.alpha * wen_center_step(self.centers, packed[:, :-1], packed[:, -1]))
+        sums, counts = self.sum_over_ranks(sums, counts)
+        self.centers.sub_(self.alpha * wen_center_step(self.centers, sums, counts))
 
     def extra_repr(self) -> str:
         rule = "optimizer" if self.alpha is None else f"Wen et al., alpha={self.alpha}"

@@ -26,7 +26,6 @@ import warnings
 import torch
 from torch import Tensor
 
-from ..distributed import all_reduce_sum_
 from .base import ClassificationLoss
 from .hypersphere_functional import NORMALIZATIONS, class_sums, hypersphere_penalty, update_centers
 from .sphere_radius import feature_sphere_radius
@@ -195,9 +194,7 @@ class HypersphereLoss(ClassificationLoss):
         with torch.autocast(device_type=features.device.type, enabled=False):
             sums, counts = class_sums(features, labels, self.centers.shape[0], self.label_offset)
             # one collective: [K, d + 1] = per-class feature sums and counts, summed over ranks
-            self.check_collective_allowed()
-            packed = all_reduce_sum_(torch.cat([sums, counts[:, None]], dim=1), self.process_group)
-            sums, counts = packed[:, :-1], packed[:, -1]
+            sums, counts = self.sum_over_ranks(sums, counts)
             count = self.class_updates if self.bias_correction == "per_class" else self.num_updates
             new_centers = update_centers(self.centers, count, sums, counts, self.radius, self.beta, self.phi)
         self.centers.copy_(new_centers)
