@@ -484,7 +484,9 @@ class _Skipping:
 def build_evaluator(cfg: dict, class_names, **overrides) -> DetectionEvaluator:
     """The evaluator a run config asks for (VOC +1 convention, COCO AP, checkout metrics)."""
     options = dict(plus_one=cfg["data"].get("plus_one", False), coco=cfg.get("eval_coco", True),
-                   checkout=cfg.get("eval_checkout", False), checkout_threshold=cfg.get("checkout_threshold", 0.5))
+                   checkout=cfg.get("eval_checkout", False), checkout_threshold=cfg.get("checkout_threshold", 0.5),
+                   checkout_count_rule=cfg.get("checkout_count_rule", "per_class"),
+                   checkout_agnostic_iou=cfg.get("checkout_agnostic_iou", 0.5))
     return DetectionEvaluator(len(class_names), class_names, **{**options, **overrides})
 
 

@@ -25,9 +25,11 @@ def _rule(name, checkout):
     return f"{name} (IoU > {iou:g} merged)" if name == "agnostic" and iou is not None else name
 
 
-def _table(header, rows):
+def _table(header, rows, text_columns=1):
+    """Text columns (the first ``text_columns``) left-aligned, numbers right-aligned."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w) for i, (x, w) in enumerate(zip(r, widths)))
+    line = lambda r: "  ".join(str(x).ljust(w) if i < text_columns else str(x).rjust(w)
+                               for i, (x, w) in enumerate(zip(r, widths)))
     return [line(header)] + [line(r) for r in rows]
 
 
@@ -55,7 +57,7 @@ def format_selection(selection) -> list[str]:
             if with_levels:
                 cells.append(" / ".join(f"{lv} {_pct(m['cAcc'])}" for lv, m in (t.get("by_level") or {}).items()))
             rows.append(cells)
-    return out + ["  " + s for s in _table(header, rows)]
+    return out + ["  " + s for s in _table(header, rows, text_columns=3)]
 
 
 def format_oracle(oracle) -> list[str]:

@@ -27,7 +27,7 @@ from ..errors import ConfigError, did_you_mean
 from .iou import box_iou
 
 COUNT_RULES = ("per_class", "agnostic")
-DEFAULT_AGNOSTIC_IOU = 0.7
+DEFAULT_AGNOSTIC_IOU = 0.5
 
 
 def check_count_rule(rule: str) -> str:

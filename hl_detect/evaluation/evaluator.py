@@ -49,11 +49,11 @@ def _scale(target):
     return np.array([w0 / w, h0 / h, w0 / w, h0 / h])
 
 
-def _jsonable(x):
+def jsonable(x):
     if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
+        return {k: jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in (x.tolist() if isinstance(x, np.ndarray) else x)]
+        return [jsonable(v) for v in (x.tolist() if isinstance(x, np.ndarray) else x)]
     if isinstance(x, (float, np.floating)):
         return None if np.isnan(x) else float(x)
     if isinstance(x, np.integer):
@@ -195,4 +195,4 @@ class DetectionEvaluator:
             if self.checkout_oracle_sweep:
                 result["checkout"]["oracle"] = oracle_sweep(CheckoutData(dets, gts, image_ids),
                                                             self.num_classes, **kw)
-        return _jsonable(result)
+        return jsonable(result)
