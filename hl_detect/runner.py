@@ -38,6 +38,7 @@ from .errors import CheckpointError, ConfigError, as_user_error
 from .evaluation import DetectionEvaluator, format_table, save_report
 from .losses import LOSSES, loss_parts
 from .models import build_detector
+from .output_names import relative_names
 from .visualize import draw_detections, save_picture
 
 CHECKPOINT = "checkpoint.pt"
@@ -250,12 +251,14 @@ def save_prediction_pictures(model, test_set, device, out_dir: Path, class_names
         return None
     model.eval()
     folder = out_dir / "predictions"
+    records = getattr(test_set, "records", None)  # named by file, as predict.py names them
+    names = relative_names([r.path for r in records]) if records else None
     with torch.no_grad():
         for i in range(min(count, len(test_set))):
             image, target = test_set[i]
             prediction = model([image.to(device)])[0]
             picture = draw_detections(image, prediction, class_names, score_threshold=0.5)
-            save_picture(picture, folder / f"{target['image_id']}.png")
+            save_picture(picture, folder / f"{names[i] if names else target['image_id']}.png")
     return folder
 
 
