@@ -4,9 +4,11 @@ printed beside it.
 - Small images are enlarged (``picture_scale``: at least 2x below 800 px on the long side,
   so a 288 x 216 tray is drawn at 864 x 648) before anything is drawn, so lines and text
   stay sharp.
-- Every counted item gets its box in its product's colour (visualize.class_color) and a
-  "product score" label outside the box (label_layout.py), over a margin around the image so
-  labels of boxes at the edge have room.
+- Every counted item gets its box in its product's colour and a "product score" label
+  outside the box (label_layout.py), over a margin around the image so labels of boxes at
+  the edge have room. Colours are given per picture (``product_colors``), evenly spread over
+  the hues for the products on this tray: a fixed colour per class cannot keep 113 classes
+  apart, and two products of one tray must never share a colour.
 - The receipt (receipt.receipt_lines) is printed on the right, with each product line
   behind a swatch of the product's colour.
 Boxes come from the receipt itself (its per-item detections, original image pixels), so the
@@ -14,6 +16,7 @@ picture shows exactly what was counted.
 """
 from __future__ import annotations
 
+import colorsys
 import math
 from functools import lru_cache
 
@@ -21,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .label_layout import place_labels
 from .receipt import receipt_lines
-from .visualize import class_color, to_pil
+from .visualize import to_pil
 
 MIN_LONG_SIDE = 800  # images smaller than this are enlarged (>= 2x) before drawing
 LABEL_SIZE, RECEIPT_SIZE = 15, 16
@@ -41,6 +44,22 @@ def _font(size: int, mono: bool):
         except OSError:
             pass
     return ImageFont.load_default(size=size)  # Pillow's own font: always there
+
+
+def distinct_colors(n: int) -> list[tuple[int, int, int]]:
+    """n colours, hues evenly spread; above 8, two brightness levels so hues stay 2/n apart."""
+    hues = n if n <= 8 else math.ceil(n / 2)
+    colors = []
+    for i in range(n):
+        r, g, b = colorsys.hsv_to_rgb((i % hues) / max(hues, 1), 0.85, 1.0 if i < hues else 0.6)
+        colors.append((int(r * 255), int(g * 255), int(b * 255)))
+    return colors
+
+
+def product_colors(receipt: dict) -> dict[int, tuple[int, int, int]]:
+    """{label: colour} for the products on this receipt, in label order."""
+    labels = sorted({int(item["label"]) for item in receipt["items"]})
+    return dict(zip(labels, distinct_colors(len(labels))))
 
 
 def _text_size(font, text: str) -> tuple[int, int]:
@@ -80,6 +99,7 @@ def render_receipt_picture(image, receipt: dict) -> Image.Image:
     margin = label_h + 8
 
     items = _counted(receipt)
+    colors = product_colors(receipt)
     boxes = [tuple(margin + v * scale for v in box) for box, *_ in items]
     texts = [f"{product} {score:.2f}" for _, score, _, product in items]
     sizes = [(_text_size(label_font, t)[0] + 2 * pad, label_h) for t in texts]
@@ -95,10 +115,9 @@ def render_receipt_picture(image, receipt: dict) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
     labels = place_labels(boxes, sizes, (pic_w, pic_h))
     for (box, score, label, product), rect, text in zip(items, labels, texts):
-        color = class_color(label)
-        draw.rectangle(tuple(margin + v * scale for v in box), outline=color, width=3)
+        draw.rectangle(tuple(margin + v * scale for v in box), outline=colors[label], width=3)
     for (box, score, label, product), rect, text in zip(items, labels, texts):  # labels over every box
-        color = class_color(label)
+        color = colors[label]
         draw.rectangle(rect, fill=color, outline=(40, 40, 40))
         draw.text((rect[0] + pad, rect[1] + pad), text, fill=_ink(color), font=label_font, anchor="lt")
 
@@ -109,8 +128,8 @@ def render_receipt_picture(image, receipt: dict) -> Image.Image:
     for line in lines:
         product = line.split(" x  ", 1)[1] if " x  " in line else None
         if product in by_product:
-            color = class_color(by_product[product])
-            draw.rectangle((x0 + 16, y + 1, x0 + 16 + swatch, y + 1 + swatch), fill=color, outline=(40, 40, 40))
+            draw.rectangle((x0 + 16, y + 1, x0 + 16 + swatch, y + 1 + swatch), fill=colors[by_product[product]],
+                           outline=(40, 40, 40))
         draw.text((x0 + 24 + swatch, y), line, fill=(0, 0, 0), font=receipt_font, anchor="lt")
         y += line_h
     return canvas

@@ -68,7 +68,7 @@ def format_oracle(oracle) -> list[str]:
 
 def format_checkout(c) -> list[str]:
     source = c.get("threshold_source", "config")
-    out = [f"checkout @{_thr(c['score_threshold'])} ({_rule(c.get('count_rule', 'per_class'), c)} count rule, "
+    out = [f"checkout @{_thr(c['score_threshold'])} (count rule {_rule(c.get('count_rule', 'per_class'), c)}; "
            f"threshold from {source}): cAcc {_pct(c['cAcc'])}  ACD {_num(c['ACD'])}  "
            f"mCCD {_pct(c['mCCD'])}  mCIoU {_pct(c['mCIoU'])}"]
     if c.get("by_level"):

@@ -5,8 +5,7 @@ import pytest
 
 from hl_detect.label_layout import overlap, place_labels
 from hl_detect.output_names import relative_names
-from hl_detect.receipt_picture import picture_scale, render_receipt_picture
-from hl_detect.visualize import class_color
+from hl_detect.receipt_picture import distinct_colors, picture_scale, product_colors, render_receipt_picture
 
 
 def test_overlap_hand_worked():
@@ -58,11 +57,20 @@ def test_picture_has_the_tray_enlarged_and_the_receipt_beside_it():
     picture = render_receipt_picture(image, _receipt([(3, [10, 10, 50, 60]), (7, [60, 20, 110, 80])]))
     assert picture.width > 120 * 7 and picture.height >= 90 * 7  # 120 px wide -> drawn 7x (840 px)
     pixels = np.asarray(picture)
+    colors = product_colors(_receipt([(3, [10, 10, 50, 60]), (7, [60, 20, 110, 80])]))
     for label in (3, 7):  # a swatch of each product's colour in the receipt panel, right of the tray
-        found = np.argwhere((pixels == class_color(label)).all(axis=2))
+        found = np.argwhere((pixels == colors[label]).all(axis=2))
         assert len(found) and found[:, 1].max() > 120 * 7
     empty = render_receipt_picture(image, _receipt([]))
     assert empty.width > 120 * 7
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 20])
+def test_products_of_one_tray_never_share_a_colour(n):
+    colors = distinct_colors(n)
+    assert len(set(colors)) == n
+    # hand check: 4 products -> hues 0, 90, 180, 270 degrees at full brightness
+    assert distinct_colors(4)[0] == (255, 38, 38) and distinct_colors(4)[2] == (38, 255, 255)
 
 
 def test_relative_names_keep_cameras_apart(tmp_path):
