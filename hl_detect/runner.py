@@ -24,6 +24,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from . import distributed as dist_utils
 from .config import save_config
+from .checkout_settings import image_levels
 from .convert import bind_process_group, hypersphere_loss_of
 from .data import (
     GroupedBatchSampler,
@@ -495,7 +496,7 @@ def build_evaluator(cfg: dict, class_names, **overrides) -> DetectionEvaluator:
 
 def _evaluate(cfg, model, test_loader, device, class_names, amp, progress):
     """(evaluation result, (features, labels) of ground-truth RoIs for the projector or None)."""
-    evaluator = build_evaluator(cfg, class_names)
+    evaluator = build_evaluator(cfg, class_names, image_levels=image_levels(test_loader.dataset))  # RPC levels
     collect = cfg.get("projector_max_points", 0) if cfg.get("projector", True) else 0
     result, embedding = evaluate(model, test_loader, evaluator, device, max_images=cfg.get("max_eval_images"),
                                  collect_features=collect, progress=progress, amp=amp)

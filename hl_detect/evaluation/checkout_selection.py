@@ -64,10 +64,12 @@ def _summary(metrics: dict) -> dict:
 
 
 def _row(threshold, source, val, test, num_classes, test_levels, **kw) -> dict:
-    return {"threshold": _plain(threshold), "source": source,
-            "val": _summary(checkout_evaluate(val.dets, val.gts, num_classes, val.image_ids, threshold, **kw)),
-            "test": _summary(checkout_evaluate(test.dets, test.gts, num_classes, test.image_ids, threshold,
-                                               image_levels=test_levels, **kw))}
+    """One threshold scored on both splits (the threshold once, not again in each split's numbers)."""
+    val_m = checkout_evaluate(val.dets, val.gts, num_classes, val.image_ids, threshold, **kw)
+    test_m = checkout_evaluate(test.dets, test.gts, num_classes, test.image_ids, threshold,
+                               image_levels=test_levels, **kw)
+    drop = lambda m: {k: v for k, v in _summary(m).items() if k != "score_threshold"}
+    return {"threshold": _plain(threshold), "source": source, "val": drop(val_m), "test": drop(test_m)}
 
 
 def select_on_val(val: CheckoutData, test: CheckoutData, num_classes, *, fixed_threshold=0.5,
