@@ -52,7 +52,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 
 def _pass(model, cfg, split, args, device, evaluator, levels_of=None):
-    """One evaluation pass over ``split``: (dataset, result) with ``evaluator`` filled."""
+    """One evaluation pass over ``split``; returns the result, ``evaluator`` keeps the detections."""
     from torch.utils.data import DataLoader
 
     from hl_detect.data import collate_fn
@@ -64,7 +64,7 @@ def _pass(model, cfg, split, args, device, evaluator, levels_of=None):
         evaluator.image_levels = levels_of(dataset)
     loader = DataLoader(dataset, batch_size=args.batch_size, num_workers=args.workers, collate_fn=collate_fn)
     result, _ = evaluate(model, loader, evaluator, device, max_images=args.max_images, progress=not args.no_progress)
-    return dataset, result
+    return result
 
 
 def _val_split(cfg, args, split):
@@ -100,7 +100,7 @@ def main(args: argparse.Namespace) -> dict:
     options = dict(checkout=checkout, checkout_threshold=counting.threshold, checkout_count_rule=counting.count_rule,
                    checkout_agnostic_iou=counting.agnostic_iou)
     evaluator = build_evaluator(cfg, class_names, checkout_oracle_sweep=args.oracle_sweep, **options)
-    _, result = _pass(model, cfg, split, args, device, evaluator, image_levels)
+    result = _pass(model, cfg, split, args, device, evaluator, image_levels)
     run_dir = Path(args.checkpoint) if Path(args.checkpoint).is_dir() else Path(args.checkpoint).parent
     out_dir = Path(args.output_dir) if args.output_dir else run_dir
     if checkout:
