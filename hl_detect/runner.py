@@ -24,6 +24,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from . import distributed as dist_utils
 from .config import save_config
+from .checkout_settings import image_levels
 from .convert import bind_process_group, hypersphere_loss_of
 from .data import (
     GroupedBatchSampler,
@@ -38,6 +39,7 @@ from .errors import CheckpointError, ConfigError, as_user_error
 from .evaluation import DetectionEvaluator, format_table, save_report
 from .losses import LOSSES, loss_parts
 from .models import build_detector
+from .output_names import relative_names
 from .visualize import draw_detections, save_picture
 
 CHECKPOINT = "checkpoint.pt"
@@ -250,12 +252,14 @@ def save_prediction_pictures(model, test_set, device, out_dir: Path, class_names
         return None
     model.eval()
     folder = out_dir / "predictions"
+    records = getattr(test_set, "records", None)  # named by file, as predict.py names them
+    names = relative_names([r.path for r in records]) if records else None
     with torch.no_grad():
         for i in range(min(count, len(test_set))):
             image, target = test_set[i]
             prediction = model([image.to(device)])[0]
             picture = draw_detections(image, prediction, class_names, score_threshold=0.5)
-            save_picture(picture, folder / f"{target['image_id']}.png")
+            save_picture(picture, folder / f"{names[i] if names else target['image_id']}.png")
     return folder
 
 
@@ -484,13 +488,15 @@ class _Skipping:
 def build_evaluator(cfg: dict, class_names, **overrides) -> DetectionEvaluator:
     """The evaluator a run config asks for (VOC +1 convention, COCO AP, checkout metrics)."""
     options = dict(plus_one=cfg["data"].get("plus_one", False), coco=cfg.get("eval_coco", True),
-                   checkout=cfg.get("eval_checkout", False), checkout_threshold=cfg.get("checkout_threshold", 0.5))
+                   checkout=cfg.get("eval_checkout", False), checkout_threshold=cfg.get("checkout_threshold", 0.5),
+                   checkout_count_rule=cfg.get("checkout_count_rule", "per_class"),
+                   checkout_agnostic_iou=cfg.get("checkout_agnostic_iou", 0.5))
     return DetectionEvaluator(len(class_names), class_names, **{**options, **overrides})
 
 
 def _evaluate(cfg, model, test_loader, device, class_names, amp, progress):
     """(evaluation result, (features, labels) of ground-truth RoIs for the projector or None)."""
-    evaluator = build_evaluator(cfg, class_names)
+    evaluator = build_evaluator(cfg, class_names, image_levels=image_levels(test_loader.dataset))  # RPC levels
     collect = cfg.get("projector_max_points", 0) if cfg.get("projector", True) else 0
     result, embedding = evaluate(model, test_loader, evaluator, device, max_images=cfg.get("max_eval_images"),
                                  collect_features=collect, progress=progress, amp=amp)

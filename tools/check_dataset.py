@@ -25,6 +25,10 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--img-dir", default=None, help="COCO/RPC: folder the file_names are relative to")
     p.add_argument("--num-classes", type=int, default=None,
                    help="expected number of classes (COCO/RPC), or synthetic classes")
+    p.add_argument("--categories", type=lambda s: [int(x) for x in s.split(",")], default=None,
+                   help="COCO/RPC: category ids to keep, comma-separated (data.options.categories)")
+    p.add_argument("--category-level", default=None, choices=["sku", "super"],
+                   help="COCO/RPC: sku, or one class per supercategory (data.options.category_level)")
     p.add_argument("--layout", default="voc", choices=["voc", "coco"], help="synthetic layout")
     for name in ("num-train", "num-test", "image-size", "seed"):
         p.add_argument(f"--{name}", type=int, default=None, help="synthetic generator parameter")
@@ -41,7 +45,8 @@ def main(args) -> int:
     kw = {}
     if args.kind in ("coco", "rpc"):
         kw.update({k: v for k, v in (("ann_file", args.ann_file), ("img_dir", args.img_dir),
-                                     ("num_classes", args.num_classes)) if v is not None})
+                                     ("num_classes", args.num_classes), ("categories", args.categories),
+                                     ("category_level", args.category_level)) if v is not None})
     if args.kind == "synthetic":
         kw["layout"] = args.layout
         for k in ("num_classes", "num_train", "num_test", "image_size", "seed"):

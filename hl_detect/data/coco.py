@@ -18,6 +18,7 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from .base import DetectionDataset, ImageRecord, finalize_records
+from .category_select import select_categories
 from .checks import SKIPPED_IMAGE, DROPPED_OBJECT, DatasetError, ProblemLog, safe_join, sanitize_boxes
 from .image_io import read_image_size
 
@@ -61,15 +62,19 @@ class COCODetection(DetectionDataset):
 
     ann_file: the JSON; img_dir: folder that `file_name`s are relative to.
     num_classes: if given, the JSON must have exactly this many categories (e.g. 113 or 200
-    for RPC), which catches pointing a config at the wrong variant.
+    for RPC), which catches pointing a config at the wrong variant; counted after
+    ``categories`` (a subset of category ids) and ``category_level`` ("sku" | "super") are
+    applied (category_select.py).
     """
 
     def __init__(self, ann_file, img_dir, train: bool, transforms=None,
                  keep_difficult: bool | None = None, remove_empty: bool | None = None,
                  verify_images: bool = False, strict: bool = False,
-                 num_classes: int | None = None):
+                 num_classes: int | None = None, categories=None, category_level: str = "sku"):
         ann_file, img_dir = Path(ann_file), Path(img_dir)
         data = load_coco_json(ann_file)
+        if categories is not None or category_level != "sku":  # category_select.py
+            data = select_categories(data, categories, category_level, ann_file)
         if not img_dir.is_dir():
             raise DatasetError(img_dir, "image folder not found")
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
