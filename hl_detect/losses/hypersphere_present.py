@@ -74,7 +74,7 @@ def present_center_update(
         s = sum_v
     norm = torch.linalg.vector_norm(s, dim=1, keepdim=True).clamp(min=torch.finfo(s.dtype).tiny)
     new = torch.where(has_center[:, None], radius * s / norm, old)
-    change = ((new - old).double() * (first & has_center)[:, None]).sum(dim=0)
+    change = ((new - old) * (first & has_center)[:, None]).sum(dim=0, dtype=torch.float64)  # once per row
     # RoIs without a center copy (row, value) from the first RoI that has one: no stray write
     source = torch.where(has_center, torch.arange(num_rois, device=labels.device),
                          torch.argmax(has_center.to(torch.uint8)))
