@@ -43,12 +43,9 @@ class EpochBatches(Sampler):
         self.epoch, self.skip = 0, 0
 
     def set_epoch(self, epoch: int, skip: int = 0) -> None:
-        """The next iteration yields epoch ``epoch`` from its batch ``skip`` on."""
+        """Every iteration from now yields epoch ``epoch`` from its batch ``skip`` on; call it
+        before ``iter(loader)``, which draws the workers' base seed from the loader's generator."""
         self.epoch, self.skip = int(epoch), int(skip)
-        if isinstance(self.sampler, DistributedSampler):
-            self.sampler.set_epoch(epoch)
-        elif isinstance(self.sampler, RandomSampler) and self.sampler.generator is not None:
-            self.sampler.generator.manual_seed(self.seed * 1000 + epoch)
         if self.loader_generator is not None:
             self.loader_generator.manual_seed(_seed(self.seed, self.rank, epoch))
 
@@ -62,6 +59,11 @@ class EpochBatches(Sampler):
         return max(0, len(self.batch_sampler) - self.skip)
 
     def __iter__(self):
+        # the epoch's permutation afresh at every iteration, whatever drew from the sampler before
+        if isinstance(self.sampler, DistributedSampler):
+            self.sampler.set_epoch(self.epoch)
+        elif isinstance(self.sampler, RandomSampler) and self.sampler.generator is not None:
+            self.sampler.generator.manual_seed(self.seed * 1000 + self.epoch)
         # the skipped batches cost only their indices (the sampler's permutation), no image is read
         batches = islice(iter(self.batch_sampler), self.skip, None)
         for b, batch in enumerate(batches, start=self.skip):
