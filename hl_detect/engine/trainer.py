@@ -61,7 +61,7 @@ class Trainer:
         self.schedule = CheckpointSchedule(cfg.get("checkpoint_every_minutes", 10), cfg.get("checkpoint_every_steps", 0))
         # the position: epoch, optimizer steps (global), batches of this epoch done, their running sums
         self.epoch, self.step, self.batches_done, self.stats = 0, 0, 0, EpochStats()
-        self.epoch_complete = False  # True once ``epoch`` is fully done (its end-of-epoch checkpoint)
+        self.epoch_complete = False  # True once every step of ``epoch`` is done (then its evaluation and checkpoint)
         self.history: list[dict] = []
         self.train_log: list[dict] = []  # per-epoch loss means and the HL/CE gradient ratio
         self.result: dict = {}
