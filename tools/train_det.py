@@ -27,6 +27,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     add_config_arguments(parser)
     parser.add_argument("--output-dir", help="run folder (default runs/<dataset>_<loss>_<head>_seed<seed>)")
     parser.add_argument("--resume", help="run folder or checkpoint file to continue from")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (a bit-identical rerun needs the same count)")
     return parser
 
 
