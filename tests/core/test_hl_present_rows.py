@@ -93,3 +93,12 @@ def test_penalty_with_more_centers_than_rois_matches_the_small_case():
     torch.testing.assert_close(p_gather, p_small)
     p_gather.backward(), p_small.backward()
     torch.testing.assert_close(f1.grad, f2.grad)
+
+
+@pytest.mark.parametrize("k", [3, 2000])
+def test_present_update_matches_the_slow_oracle(k):
+    centers, features, labels = problem(k, rois=40, d=6, seed=k, classes_used=min(k, 7))
+    rows, values, _, _ = present_center_update(
+        centers, torch.tensor(4), features, labels, 1, centers.double().sum(0), 40.0, 0.1, 0.99)
+    got = centers.clone().index_copy_(0, rows, values)
+    torch.testing.assert_close(got, slow_update(centers, 4, features, labels, 40.0, 0.1, 0.99), rtol=1e-5, atol=1e-4)
