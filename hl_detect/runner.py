@@ -27,15 +27,16 @@ from .config import save_config
 from .convert import bind_process_group, hypersphere_loss_of
 from .data import (
     GroupedBatchSampler,
-    build_dataset,
-    build_eval_transforms,
-    build_train_transforms,
     collate_fn,
     create_aspect_ratio_groups,
 )
+from .data.bad_images import BadImageTracker, SkipBadImages
+from .data.categories import make_categories
+from .data.splits import build_datasets, build_eval_dataset, describe_split  # noqa: F401 (build_eval_dataset: eval tools)
 from .engine import NonFiniteLossError, center_stats, evaluate, load_checkpoint, save_checkpoint, train_one_epoch
 from .errors import CheckpointError, ConfigError, as_user_error
 from .evaluation import DetectionEvaluator, format_table, save_report
+from .evaluation.report import images_note
 from .losses import LOSSES, loss_parts
 from .models import build_detector
 from .visualize import draw_detections, save_picture
@@ -81,20 +82,6 @@ def default_output_dir(cfg: dict) -> str:
     return f"runs/{cfg['dataset']}_{cfg['loss']}_{cfg['model']['head']}_seed{cfg['seed']}"
 
 
-def build_eval_dataset(cfg: dict, split: Optional[str] = None):
-    """The evaluation dataset of a config (``split`` defaults to ``data.test_split``)."""
-    data = cfg["data"]
-    eval_tf = build_eval_transforms(**(data.get("resize") or {}))
-    return build_dataset(data["kind"], data.get("root"), split or data["test_split"], False, eval_tf, **dict(data.get("options", {})))
-
-
-def build_datasets(cfg: dict):
-    data = cfg["data"]
-    train_tf = build_train_transforms(**(data.get("resize") or {}), seed=cfg["seed"], **data.get("train_transform_options", {}))
-    train = build_dataset(data["kind"], data.get("root"), data["train_split"], True, train_tf, **dict(data.get("options", {})))
-    return train, build_eval_dataset(cfg)
-
-
 def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, pretrained: bool = True) -> torch.nn.Module:
     """The detector of ``cfg`` for C = ``num_classes`` foreground classes.
 
@@ -109,6 +96,14 @@ def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, 
 
 def load_model_from_checkpoint(path, device: torch.device, overrides: Optional[dict] = None):
     """(model in eval mode, the run's config, class names) from a checkpoint file or run folder."""
+    model, cfg, categories = load_run(path, device)
+    return model, cfg, [c["name"] for c in categories]
+
+
+def load_run(path, device: torch.device):
+    """(model in eval mode, the run's config, its categories in label order: dicts with id,
+    name, supercategory; hl_detect/data/categories.py). A checkpoint from before categories
+    were stored gives names only (id None), which evaluation then matches by name."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
@@ -117,13 +112,14 @@ def load_model_from_checkpoint(path, device: torch.device, overrides: Optional[d
     class_names = ckpt.get("class_names")
     if not class_names:
         raise CheckpointError(f"{path}: the checkpoint has no class_names; was it written by hl_detect?")
-    model = build_model_from_config(cfg, len(class_names), pretrained=False)
+    categories = ckpt.get("categories") or make_categories(class_names)
+    model = build_model_from_config(cfg, len(categories), pretrained=False)
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as error:
         raise as_user_error(error) or error
     model.to(device).eval()
-    return model, cfg, list(class_names)
+    return model, cfg, list(categories)
 
 
 def build_loaders(cfg: dict, train_set, test_set, distributed: bool):
@@ -139,10 +135,11 @@ def build_loaders(cfg: dict, train_set, test_set, distributed: bool):
     else:
         batch_sampler = torch.utils.data.BatchSampler(sampler, cfg["batch_size"], drop_last=True)
     workers = cfg["data"].get("workers", 0)
-    train_loader = DataLoader(train_set, batch_sampler=batch_sampler, num_workers=workers, collate_fn=collate_fn,
+    # an image that fails to decode is replaced (train) or left out (test), never raised: bad_images.py
+    train_loader = DataLoader(SkipBadImages(train_set, refill=True), batch_sampler=batch_sampler, num_workers=workers, collate_fn=collate_fn,
                               persistent_workers=workers > 0)
     eval_sampler = ShardSampler(len(test_set), rank, world) if distributed else SequentialSampler(test_set)
-    test_loader = DataLoader(test_set, batch_size=max(1, cfg["batch_size"]), sampler=eval_sampler,
+    test_loader = DataLoader(SkipBadImages(test_set, refill=False), batch_size=max(1, cfg["batch_size"]), sampler=eval_sampler,
                              num_workers=workers, collate_fn=collate_fn)
     return train_loader, test_loader, sampler
 
@@ -298,7 +295,8 @@ def _epoch_line(epoch: int, means: dict) -> str:
 
 def _summary_line(result: dict) -> str:
     return (f"AP@0.5 (area) {_pct(result.get('mAP50_area'))} | AP@0.5 (VOC07 11-pt) {_pct(result.get('mAP50_voc07'))}"
-            f" | box accuracy {_pct(result.get('box_accuracy'))} (coverage {_pct(result.get('box_coverage'), 1)}%)")
+            f" | box accuracy {_pct(result.get('box_accuracy'))} (coverage {_pct(result.get('box_coverage'), 1)}%)"
+            + images_note(result, " | "))
 
 
 def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True) -> dict:
@@ -317,11 +315,13 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
 
     train_set, test_set = build_datasets(cfg)
     class_names = list(train_set.classes)
+    # unusable images: counted at load and while running, the run stops past data.max_bad_images
+    bad_images = {name: BadImageTracker(name, ds, cfg["data"].get("max_bad_images"), say)
+                  for name, ds in (("train", train_set), ("test", test_set))}
     for name, ds in (("train", train_set), ("test", test_set)):
-        skipped = getattr(ds, "skipped", None)
-        if skipped:
-            say(f"[data] {name}: {len(ds)} images; skipped {len(skipped)} problems (run tools/check_dataset.py for the list)")
+        say(describe_split(name, ds))
     train_loader, test_loader, train_sampler = build_loaders(cfg, train_set, test_set, distributed)
+    train_loader, test_loader = bad_images["train"].wrap(train_loader), bad_images["test"].wrap(test_loader)
     steps_per_epoch = len(train_loader) if cfg.get("max_steps_per_epoch") is None else min(len(train_loader), cfg["max_steps_per_epoch"])
     warmup_steps = int(round(cfg.get("warmup_epochs", 0) * steps_per_epoch))
 
@@ -384,7 +384,7 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
                 "scaler": scaler.state_dict() if scaler is not None else None, "epoch": epoch, "step": global_step,
                 "epoch_complete": complete, "step_in_epoch": step_in_epoch, "config": cfg, "history": history, "train_log": train_log,
                 "lr_warmup": iter_warmup.state_dict(),
-                "class_names": class_names}
+                "class_names": class_names, "categories": train_set.categories}
 
     def on_signal(signum, frame):
         stop["signal"] = signum
@@ -427,11 +427,13 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
                 history.append({"epoch": epoch, "step": global_step, **{k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage")}})
                 if main:
                     log_evaluation(writer, result, embedding, model, class_names, global_step, cfg)
-                    log_prediction_pictures(writer, model, test_set, device, class_names, global_step, cfg.get("tensorboard_pictures", 4))
+                    log_prediction_pictures(writer, model, SkipBadImages(test_set, refill=True), device, class_names, global_step, cfg.get("tensorboard_pictures", 4))
                     say(f"[eval] epoch {epoch}: " + _summary_line(result))
             if main:
                 for key, value in means.items():
                     writer.add_scalar(f"epoch/{key}", value, epoch)
+                for name, tracker in bad_images.items():
+                    writer.add_scalar(f"data/bad_images_{name}", tracker.counts()["bad_images"], epoch)
                 save_checkpoint(checkpoint_state(epoch, True), out_dir / CHECKPOINT)
             dist_utils.barrier()
     except _Interrupted:
@@ -458,9 +460,10 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
     if main:
         say(format_table(result))
         save_report(result, out_dir, name="eval")
-        pictures = save_prediction_pictures(model, test_set, device, out_dir, class_names, cfg.get("prediction_pictures", 6))
+        pictures = save_prediction_pictures(model, SkipBadImages(test_set, refill=True), device, out_dir, class_names, cfg.get("prediction_pictures", 6))
         summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout")},
-                   "history": history, "train_log": train_log, "elapsed_s": result["elapsed_s"], "step": global_step}
+                   "history": history, "train_log": train_log, "elapsed_s": result["elapsed_s"], "step": global_step,
+                   "bad_images": {name: tracker.counts() for name, tracker in bad_images.items()}}
         (out_dir / "metrics.json").write_text(json.dumps(summary, indent=1, default=float))
         say("[done] " + _summary_line(result))
         say(f"[done] run folder {out_dir} (metrics.json, eval.csv/json, checkpoint.pt, tb/); prediction pictures in {pictures}")

@@ -109,6 +109,7 @@ class DetectionDataset(torch.utils.data.Dataset):
         if [c["name"] for c in self.categories] != self.classes:
             raise ValueError("categories must name the classes in label order")
         self.num_listed = len(records) if num_listed is None else int(num_listed)
+        self.ignored_categories: dict[str, int] = {}  # "id 7 'x'" -> objects left out as asked
         self.transforms = transforms
         self.skipped = skipped if skipped is not None else ProblemLog()
         self.source = source

@@ -130,6 +130,9 @@ class COCODetection(DetectionDataset):
             log.raise_if_fatal(ann_file)
         super().__init__(records, [c["name"] for c in categories], transforms, log, str(ann_file),
                          categories=categories, num_listed=len(data["images"]))
+        if ignore_unknown_categories:
+            counts = Counter(a.get("category_id") for a in data["annotations"])
+            self.ignored_categories = {describe(c): counts.get(c["id"], 0) for c in unknown}
 
     def _log_unknown(self, annotations, unknown, num_model, ann_file, log, ignore) -> None:
         """Annotations on an unknown image, or of a category this file or the model lacks."""

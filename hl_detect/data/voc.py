@@ -195,3 +195,5 @@ class VOCDetection(DetectionDataset):
             log.raise_if_fatal(f"{root}:{split}")
         super().__init__(records, [c["name"] for c in categories], transforms, log, f"{root}:{split}",
                          categories=categories, num_listed=listed)
+        if ignore_unknown_categories:
+            self.ignored_categories = {repr(n): len(files) for n, files in sorted(unknown.items())}
