@@ -26,7 +26,7 @@ from hl_detect.errors import main_guard  # noqa: E402
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(**help_layout(__doc__), add_help=add_help)
     parser.add_argument("checkpoint", help="checkpoint file or run folder")
-    parser.add_argument("--split", help="dataset split (default: the run's data.test_split)")
+    parser.add_argument("--split", help="dataset split (default: the run's data.test.split)")
     parser.add_argument("--data-root", help="dataset root, if it moved since training")
     parser.add_argument("--ann-file", help="COCO/RPC: evaluate on this annotation JSON (data.test.options.ann_file)")
     parser.add_argument("--img-dir", help="COCO/RPC: the folder its file_names are relative to")
