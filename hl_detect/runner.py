@@ -315,8 +315,9 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
 
     train_set, test_set = build_datasets(cfg)
     class_names = list(train_set.classes)
-    # unusable images: counted at load and while running, the run stops past data.max_bad_images
-    bad_images = {name: BadImageTracker(name, ds, cfg["data"].get("max_bad_images"), say)
+    # unusable images: counted at load and while running, the run stops past data.max_bad_images;
+    # every rank logs the files it meets (its own shard), so no say() here
+    bad_images = {name: BadImageTracker(name, ds, cfg["data"].get("max_bad_images"))
                   for name, ds in (("train", train_set), ("test", test_set))}
     for name, ds in (("train", train_set), ("test", test_set)):
         say(describe_split(name, ds))
@@ -461,7 +462,8 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
         say(format_table(result))
         save_report(result, out_dir, name="eval")
         pictures = save_prediction_pictures(model, SkipBadImages(test_set, refill=True), device, out_dir, class_names, cfg.get("prediction_pictures", 6))
-        summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout")},
+        summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout",
+                                                               "num_images", "num_images_listed")},
                    "history": history, "train_log": train_log, "elapsed_s": result["elapsed_s"], "step": global_step,
                    "bad_images": {name: tracker.counts() for name, tracker in bad_images.items()}}
         (out_dir / "metrics.json").write_text(json.dumps(summary, indent=1, default=float))
