@@ -36,6 +36,10 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-images", type=int)
+    parser.add_argument("--max-bad-images", type=float, default=None,
+                        help="unusable images (missing, unreadable) allowed before stopping: a count, or a fraction "
+                             "below 1 (default: the run's data.max_bad_images, 1 %% of the split); the report then "
+                             "says 'scored on N of M images'")
     parser.add_argument("--checkout", action="store_true", help="also the RPC checkout metrics")
     parser.add_argument("--checkout-threshold", type=float, default=None,
                         help="score at which a detection counts as an item (default: the run's checkout_threshold)")
@@ -73,7 +77,8 @@ def main(args: argparse.Namespace) -> dict:
         print(f"[eval] left out as asked: {sum(dataset.ignored_categories.values())} objects of "
               f"{len(dataset.ignored_categories)} categories the model lacks: "
               + ", ".join(f"{c} ({n})" for c, n in dataset.ignored_categories.items()))
-    tracker = BadImageTracker(split, dataset, cfg["data"].get("max_bad_images"))
+    limit = cfg["data"].get("max_bad_images") if args.max_bad_images is None else args.max_bad_images
+    tracker = BadImageTracker(split, dataset, limit)
     loader = tracker.wrap(DataLoader(SkipBadImages(dataset, refill=False), batch_size=args.batch_size,
                                      num_workers=args.workers, collate_fn=collate_fn))
     checkout = args.checkout or cfg.get("eval_checkout", False)

@@ -132,3 +132,35 @@ def test_same_images_for_train_and_test_are_refused(trained):
                     "--set", f"data.options.img_dir={root / 'train2019'}", *TINY, check=False)
     assert proc.returncode == 2 and "shares 8 of its 8 images with the training split" in proc.stderr
     assert "allow_train_test_overlap" in proc.stderr and not (root / "same" / "checkpoint.pt").exists()
+
+
+def test_missing_test_images_stop_eval_or_are_reported(trained, capsys):
+    root, run, _, _ = trained
+    test = json.loads((root / "test_lacks.json").read_text())
+    test["images"][1]["file_name"] = "deleted.jpg"
+    (root / "test_missing.json").write_text(json.dumps(test))
+    tool = eval_tool()
+    argv = [str(run), "--ann-file", str(root / "test_missing.json"), "--workers", "0", "--no-progress",
+            "--output-dir", str(root / "ev3")]
+    from hl_detect.data import DatasetError
+    with pytest.raises(DatasetError, match="1 of 4 images of the test split cannot be used"):
+        tool.main(tool.get_args_parser().parse_args(argv))
+    result = tool.main(tool.get_args_parser().parse_args(argv + ["--max-bad-images", "1"]))
+    out = capsys.readouterr().out
+    assert (result["num_images"], result["num_images_listed"]) == (3, 4)
+    assert "[data] test: 3 of 4 images; 1 skipped image (image file not found)" in out
+    assert "scored on 3 of 4 images (1 unusable" in out  # the table
+    assert out.rstrip().endswith("; scored on 3 of 4 images (1 unusable: see bad_images in the JSON report)")
+
+
+def test_checker_against_the_model_categories(trained, capsys):
+    import importlib.util
+    root, run, moved, _ = trained
+    spec = importlib.util.spec_from_file_location("check_dataset_tool", REPO / "tools" / "check_dataset.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    base = ["--kind", "rpc", "--root", str(root), "--split", "test", "--categories-of", str(run), "--no-decode"]
+    assert tool.main(tool.get_args_parser().parse_args(base + ["--ann-file", str(root / "test_lacks.json")])) == 0
+    assert tool.main(tool.get_args_parser().parse_args(base + ["--ann-file", str(root / "test_extra.json")])) == 1
+    out = capsys.readouterr().out
+    assert "[FATAL] unknown category: 1" in out and f"id 5 '5_extra' ({moved} objects)" in out
