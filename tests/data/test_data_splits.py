@@ -72,3 +72,19 @@ def test_empty_split_is_an_error(tmp_path):
     with pytest.raises(DatasetError, match=r"empty\.json: the test split has no usable images \(1 listed; "
                                            r"1 skipped image\)"):
         build_datasets(config(tmp_path, train, empty))
+
+
+def test_test_category_the_training_lacks_stops_the_run_or_is_ignored(tmp_path):
+    train, _ = coco_files(tmp_path)
+    extra = write_coco(tmp_path / "extra.json", [dict(id=3, file_name="c.jpg")],
+                       [dict(id=1, image_id=3, category_id=99, bbox=[2, 2, 9, 9]),
+                        dict(id=2, image_id=3, category_id=4, bbox=[1, 1, 5, 5])],
+                       [dict(id=99, name="ninety-nine"), dict(id=4, name="four")])
+    cfg = config(tmp_path, train, extra)
+    with pytest.raises(DatasetError, match=r"extra\.json: category id 99 'ninety-nine' \(1 objects\) is not one "
+                                           r"of the model's 2 categories"):
+        build_datasets(cfg)
+    cfg["data"]["test"]["options"]["ignore_unknown_categories"] = True
+    _, test = build_datasets(cfg)
+    assert test.ignored_categories == {"id 99 'ninety-nine'": 1} and test[0][1]["labels"].tolist() == [1]
+    assert "1 dropped object (unknown category (ignored))" in describe_split("test", test)
