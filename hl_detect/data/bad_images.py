@@ -81,6 +81,9 @@ class BadImageTracker:
         skipped = getattr(dataset, "skipped", None)
         self.files = {p.file: p.reason for p in (skipped.bad_images() if skipped is not None else [])}
         self.at_load = len(self.files)
+        if self.files:
+            shown = ", ".join(list(self.files)[:5]) + (f" (+{len(self.files) - 5} more)" if len(self.files) > 5 else "")
+            self.say(f"[data] {name}: {self.at_load} unusable at load: {shown}")
         self._check()
 
     def add(self, file: str, problem: str) -> None:

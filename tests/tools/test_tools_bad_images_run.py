@@ -35,6 +35,7 @@ def test_run_survives_bad_images_and_counts_them(tiny_data, tmp_path):
     assert "[data] train: 7 of 8 images; 1 skipped image (unreadable image)" in out
     skipped = [line for line in out.splitlines() if "skipped unreadable image" in line]
     assert len(skipped) == 2 and "000003.jpg" in out and "000004.jpg" in out
+    assert "[data] train: 1 unusable at load: " in out and "000005.jpg" in out
     assert "[done] AP@0.5" in out
     counts = json.loads((run / "metrics.json").read_text())["bad_images"]["train"]
     assert (counts["bad_images"], counts["at_load"], counts["while_running"], counts["of"]) == (3, 1, 2, 8)
