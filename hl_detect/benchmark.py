@@ -235,8 +235,10 @@ class BoxHeadStep:
 
             def __torch_function__(self, func, types, args=(), kwargs=None):
                 out = func(*args, **(kwargs or {}))
+                # an in-place op returns its input (e.g. the centers after index_copy_): no allocation
+                inputs = {a.data_ptr() for a in list(args) + list((kwargs or {}).values()) if isinstance(a, Tensor)}
                 for t in out if isinstance(out, (tuple, list)) else (out,):
-                    if isinstance(t, Tensor):
+                    if isinstance(t, Tensor) and t.data_ptr() not in inputs:
                         Largest.largest = max(Largest.largest, t.numel() * t.element_size())
                 return out
 

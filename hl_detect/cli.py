@@ -14,10 +14,10 @@ from pathlib import Path
 from .config import check_names, dataset_config_path, load_config
 from .errors import DEBUG_ENV
 
-# flag -> config key
+# flag -> config key (--threads: train_det's and compare_losses' own flags, both torch threads per run)
 _FLAG_KEYS = {
     "loss": "loss", "head": "model.head", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr",
-    "seed": "seed", "device": "device", "data_root": "data.root", "workers": "data.workers",
+    "seed": "seed", "device": "device", "data_root": "data.root", "workers": "data.workers", "threads": "threads",
     "image_size": "input_size",
 }
 
@@ -33,6 +33,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--device", help="auto | cpu | cuda | cuda:N")
     parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic kernels only, fixed threads, seeded workers (same weights on a rerun)")
     parser.add_argument("--data-root", help="dataset root (overrides data.root)")
     parser.add_argument("--workers", type=int, help="data loader processes")
     parser.add_argument("--image-size", type=int, metavar="S",
@@ -70,6 +72,8 @@ def config_overrides(args: argparse.Namespace) -> list[str]:
     overrides = [f"{key}={getattr(args, flag)}" for flag, key in _FLAG_KEYS.items() if getattr(args, flag, None) is not None]
     if getattr(args, "amp", False):
         overrides.append("amp=true")
+    if getattr(args, "deterministic", False):
+        overrides.append("deterministic=true")
     return overrides + list(args.overrides)
 
 

@@ -108,7 +108,8 @@ class HypersphereRoIHeads(RoIHeads):
             tapped["features"] = features_
             tapped["input"] = inputs[0]
             logits, box_regression = output
-            return self.cls_loss.training_logits(logits, features_, labels), box_regression
+            tapped["logits"] = self.cls_loss.training_logits(logits, features_, labels)
+            return tapped["logits"], box_regression
 
         handle = self.box_predictor.register_forward_hook(tap)
         try:
@@ -121,6 +122,9 @@ class HypersphereRoIHeads(RoIHeads):
                 "torchvision's RoIHeads.forward no longer calls select_training_samples/box_predictor "
                 "as hl_detect expects; please report the torchvision version"
             )
+        replaced = self.cls_loss.classifier_loss(tapped["logits"], labels)
+        if replaced is not None:  # torchvision's CE of the same logits is dropped (no gradient reaches it)
+            losses["loss_classifier"] = replaced
         extra = call_extra_losses(self.cls_loss, tapped["features"], labels, self._rois_per_image)
         if self.measure_grad_ratio:
             self.measure_grad_ratio = False

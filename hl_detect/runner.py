@@ -1,18 +1,17 @@
 """``run_training(cfg)``: the whole train -> evaluate -> report job behind tools/train_det.py.
 
 Reads a resolved config (hl_detect.config), builds data, model, optimizer and schedule,
-trains with checkpoints every epoch (atomic; resumable mid-epoch after Ctrl-C/SIGTERM),
-evaluates every ``eval_every`` epochs and at the end, writes TensorBoard events, the
-per-class report and ``metrics.json`` into the run folder, and returns the final metrics.
-Works under torchrun (DDP; rank 0 prints and saves).
+and hands them to the ``Trainer`` (hl_detect/engine/trainer.py: the epoch loop, checkpoints
+at every epoch end, every ``checkpoint_every_minutes``/``_steps`` and on Ctrl-C/SIGTERM, and
+exact resume). Evaluates every ``eval_every`` epochs and at the end, writes TensorBoard
+events, the per-class report and ``metrics.json`` (with the software environment) into the
+run folder, and returns the final metrics. Works under torchrun (DDP; rank 0 prints and saves).
 """
 from __future__ import annotations
 
 import inspect
-import itertools
 import json
 import random
-import signal
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -24,6 +23,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from . import distributed as dist_utils
 from .config import save_config
+from .checkout_settings import image_levels
 from .convert import bind_process_group, hypersphere_loss_of
 from .data import (
     GroupedBatchSampler,
@@ -32,21 +32,19 @@ from .data import (
 )
 from .data.bad_images import BadImageTracker, SkipBadImages
 from .data.categories import make_categories
-from .data.splits import build_datasets, build_eval_dataset, describe_split  # noqa: F401 (build_eval_dataset: eval tools)
-from .engine import NonFiniteLossError, center_stats, evaluate, load_checkpoint, save_checkpoint, train_one_epoch
+from .data.splits import build_datasets, build_eval_dataset  # noqa: F401 (build_eval_dataset: eval tools)
+from .data.splits import describe_split as data_problems_line
+from .engine import center_stats, evaluate, load_checkpoint
+from .engine.data_order import EpochBatches, SeededSamples, seed_worker
+from .engine.reproducibility import environment, reproducible
+from .engine.trainer import CHECKPOINT, Trainer
 from .errors import CheckpointError, ConfigError, as_user_error
 from .evaluation import DetectionEvaluator, format_table, save_report
 from .evaluation.report import images_note
 from .losses import LOSSES, loss_parts
 from .models import build_detector
+from .output_names import relative_names
 from .visualize import draw_detections, save_picture
-
-CHECKPOINT = "checkpoint.pt"
-
-
-class _Interrupted(Exception):
-    pass
-
 
 class ShardSampler(torch.utils.data.Sampler):
     """Every rank takes indices rank, rank + W, ...: no padding, so no image is evaluated twice."""
@@ -123,6 +121,11 @@ def load_run(path, device: torch.device):
 
 
 def build_loaders(cfg: dict, train_set, test_set, distributed: bool):
+    """(train loader, test loader, the train loader's EpochBatches: set its epoch before each pass).
+
+    The training order and augmentations follow engine/data_order.py's rule, and both loaders
+    have their own generators, so neither draws from torch's global one (which the RoI sampler
+    uses and a checkpoint saves): evaluating more or less often does not change training."""
     rank, world = dist_utils.get_rank(), dist_utils.get_world_size()
     generator = torch.Generator().manual_seed(cfg["seed"])
     if distributed:
@@ -134,14 +137,15 @@ def build_loaders(cfg: dict, train_set, test_set, distributed: bool):
         batch_sampler = GroupedBatchSampler(sampler, create_aspect_ratio_groups(train_set, k=factor), cfg["batch_size"])
     else:
         batch_sampler = torch.utils.data.BatchSampler(sampler, cfg["batch_size"], drop_last=True)
+    batches = EpochBatches(batch_sampler, sampler, cfg["seed"], rank, loader_generator=torch.Generator())
     workers = cfg["data"].get("workers", 0)
     # an image that fails to decode is replaced (train) or left out (test), never raised: bad_images.py
-    train_loader = DataLoader(SkipBadImages(train_set, refill=True), batch_sampler=batch_sampler, num_workers=workers, collate_fn=collate_fn,
-                              persistent_workers=workers > 0)
+    train_loader = DataLoader(SeededSamples(SkipBadImages(train_set, refill=True)), batch_sampler=batches, num_workers=workers, collate_fn=collate_fn,
+                              persistent_workers=workers > 0, worker_init_fn=seed_worker, generator=batches.loader_generator)
     eval_sampler = ShardSampler(len(test_set), rank, world) if distributed else SequentialSampler(test_set)
-    test_loader = DataLoader(SkipBadImages(test_set, refill=False), batch_size=max(1, cfg["batch_size"]), sampler=eval_sampler,
-                             num_workers=workers, collate_fn=collate_fn)
-    return train_loader, test_loader, sampler
+    test_loader = DataLoader(SkipBadImages(test_set, refill=False), batch_size=max(1, cfg["batch_size"]), sampler=eval_sampler, num_workers=workers,
+                             collate_fn=collate_fn, worker_init_fn=seed_worker, generator=torch.Generator().manual_seed(cfg["seed"]))
+    return train_loader, test_loader, batches
 
 
 def loss_kwargs(cfg: dict, warmup_steps: int) -> dict[str, Any]:
@@ -170,40 +174,6 @@ def build_optimizer(cfg: dict, model: torch.nn.Module):
         raise ConfigError(f"optimizer must be adam or sgd, got {cfg['optimizer']!r}")
     epoch_scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg["lr_step_epochs"], gamma=cfg["lr_gamma"])
     return optimizer, epoch_scheduler
-
-
-class _IterWarmup:
-    """Linear lr warm-up over the first ``iters`` steps, layered on the epoch schedule.
-
-    Its position and base lr travel in the checkpoint (``state_dict``), so a run resumed
-    inside the warm-up continues it exactly where it stopped."""
-
-    def __init__(self, optimizer, iters: int, start_factor: float = 1e-3, state: Optional[dict] = None) -> None:
-        self.optimizer, self.iters, self.start_factor, self.count = optimizer, iters, start_factor, 0
-        self.base = [g["lr"] for g in optimizer.param_groups]
-        if state is not None:
-            self.load_state_dict(state)
-        elif iters > 0:
-            self._apply()
-
-    def state_dict(self) -> dict:
-        return {"count": self.count, "base": list(self.base), "iters": self.iters}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.count, self.base = int(state["count"]), [float(b) for b in state["base"]]
-        if self.count < self.iters:  # still warming up: set the lr it had reached; after it, leave the lr alone
-            self._apply()
-
-    def _apply(self) -> None:
-        alpha = min(1.0, self.count / self.iters) if self.iters else 1.0
-        factor = self.start_factor * (1 - alpha) + alpha
-        for group, base in zip(self.optimizer.param_groups, self.base):
-            group["lr"] = base * factor
-
-    def step(self) -> None:
-        if self.count < self.iters:
-            self.count += 1
-            self._apply()
 
 
 def log_evaluation(writer, result: dict, embedding, model, class_names, step: int, cfg: dict) -> None:
@@ -247,12 +217,16 @@ def save_prediction_pictures(model, test_set, device, out_dir: Path, class_names
         return None
     model.eval()
     folder = out_dir / "predictions"
+    records = getattr(test_set, "records", None)  # named by file, as predict.py names them
+    names = relative_names([r.path for r in records]) if records else None
     with torch.no_grad():
         for i in range(min(count, len(test_set))):
             image, target = test_set[i]
+            if image is None:  # unreadable (test_set is a SkipBadImages view): left out, counted elsewhere
+                continue
             prediction = model([image.to(device)])[0]
             picture = draw_detections(image, prediction, class_names, score_threshold=0.5)
-            save_picture(picture, folder / f"{target['image_id']}.png")
+            save_picture(picture, folder / f"{names[i] if names else target['image_id']}.png")
     return folder
 
 
@@ -285,22 +259,43 @@ def _pct(value, digits: int = 2) -> str:
     return "n/a" if value is None else f"{100 * value:.{digits}f}"
 
 
-def _epoch_line(epoch: int, means: dict) -> str:
-    """One line per epoch: the loss means and, where measured, the HL/CE gradient ratio."""
-    terms = " ".join(f"{k}={v:.4f}" for k, v in means.items() if k.startswith("loss"))
-    ratio = means.get("grad_ratio")
-    strength = "" if ratio is None else f" | extra/CE gradient ratio at the box features {ratio:.3g}"
-    return f"[epoch {epoch}] {terms}{strength}"
-
-
 def _summary_line(result: dict) -> str:
     return (f"AP@0.5 (area) {_pct(result.get('mAP50_area'))} | AP@0.5 (VOC07 11-pt) {_pct(result.get('mAP50_voc07'))}"
             f" | box accuracy {_pct(result.get('box_accuracy'))} (coverage {_pct(result.get('box_coverage'), 1)}%)"
             + images_note(result, " | "))
 
 
+class RunEvaluation:
+    """The evaluation a run does every ``eval_every`` epochs: the metrics, their TensorBoard
+    scalars and HL diagnostics, the prediction pictures, and the ``[eval]`` line (rank 0)."""
+
+    def __init__(self, cfg: dict, test_set, test_loader, device, class_names, amp: bool, progress: bool, writer, say,
+                 bad_images: Optional[dict] = None) -> None:
+        self.cfg, self.test_set, self.test_loader, self.device = cfg, test_set, test_loader, device
+        self.class_names, self.amp, self.progress, self.writer, self.say = class_names, amp, progress, writer, say
+        self.bad_images = bad_images or {}  # split -> BadImageTracker, logged with each evaluation
+
+    def __call__(self, model, step: int, epoch: Optional[int] = None) -> dict:
+        result, embedding = _evaluate(self.cfg, model, self.test_loader, self.device, self.class_names, self.amp, self.progress)
+        if epoch is not None and dist_utils.is_main_process():
+            log_evaluation(self.writer, result, embedding, model, self.class_names, step, self.cfg)
+            for name, tracker in self.bad_images.items():
+                self.writer.add_scalar(f"data/bad_images_{name}", tracker.counts()["bad_images"], step)
+            log_prediction_pictures(self.writer, model, self.test_set, self.device, self.class_names, step,
+                                    self.cfg.get("tensorboard_pictures", 4))
+            self.say(f"[eval] epoch {epoch}: " + _summary_line(result))
+        return result
+
+
 def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True) -> dict:
-    """Train and evaluate as ``cfg`` says; returns the final evaluation (plus run info)."""
+    """Train and evaluate as ``cfg`` says; returns the final evaluation (plus run info).
+
+    ``cfg["threads"]`` / ``cfg["deterministic"]`` hold for the run and are put back after it."""
+    with reproducible(cfg.get("threads"), bool(cfg.get("deterministic"))):
+        return _run_training(cfg, resume, progress)
+
+
+def _run_training(cfg: dict, resume: Optional[str], progress: bool) -> dict:
     start_time = time.time()
     device_name = cfg.get("device", "auto")
     wants_cuda = device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
@@ -315,47 +310,25 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
 
     train_set, test_set = build_datasets(cfg)
     class_names = list(train_set.classes)
+    for name, ds in (("train", train_set), ("test", test_set)):
+        line = data_problems_line(name, ds)
+        if line:
+            say(line)
     # unusable images: counted at load and while running, the run stops past data.max_bad_images;
     # every rank logs the files it meets (its own shard), so no say() here
     bad_images = {name: BadImageTracker(name, ds, cfg["data"].get("max_bad_images"))
                   for name, ds in (("train", train_set), ("test", test_set))}
-    for name, ds in (("train", train_set), ("test", test_set)):
-        say(describe_split(name, ds))
-    train_loader, test_loader, train_sampler = build_loaders(cfg, train_set, test_set, distributed)
+    train_loader, test_loader, batches = build_loaders(cfg, train_set, test_set, distributed)
     train_loader, test_loader = bad_images["train"].wrap(train_loader), bad_images["test"].wrap(test_loader)
-    steps_per_epoch = len(train_loader) if cfg.get("max_steps_per_epoch") is None else min(len(train_loader), cfg["max_steps_per_epoch"])
+    steps_per_epoch = len(batches) if cfg.get("max_steps_per_epoch") is None else min(len(batches), cfg["max_steps_per_epoch"])
     warmup_steps = int(round(cfg.get("warmup_epochs", 0) * steps_per_epoch))
 
-    model_cfg = cfg["model"]
     model = build_model_from_config(cfg, len(class_names), warmup_steps).to(device)
     optimizer, epoch_scheduler = build_optimizer(cfg, model)
     use_amp = bool(cfg.get("amp")) and device.type == "cuda"
     if cfg.get("amp") and not use_amp:
         say("[amp] mixed precision needs CUDA; training in float32 on", device)
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
-
-    start_epoch, global_step, skip_batches = 0, 0, 0
-    history: list[dict] = []
-    train_log: list[dict] = []  # per-epoch loss means and the HL/CE gradient ratio
-    resume_path = Path(resume) if resume else None
-    if resume_path is not None and resume_path.is_dir():
-        resume_path = resume_path / CHECKPOINT
-    if resume_path is not None:
-        ckpt = load_checkpoint(resume_path, map_location=device)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        epoch_scheduler.load_state_dict(ckpt["lr_scheduler"])
-        if scaler is not None and ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        global_step = int(ckpt["step"])
-        history = list(ckpt.get("history", []))
-        train_log = list(ckpt.get("train_log", []))
-        if ckpt.get("epoch_complete", True):
-            start_epoch = int(ckpt["epoch"]) + 1
-        else:  # interrupted mid-epoch: same epoch, same sampler order, skip what was done
-            start_epoch, skip_batches = int(ckpt["epoch"]), int(ckpt["step_in_epoch"])
-        say(f"[resume] {resume_path}: epoch {start_epoch}, step {global_step}" + (f" (+{skip_batches} batches done)" if skip_batches else ""))
-
     ddp_model = model
     if distributed:
         ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -368,103 +341,33 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(out_dir / "tb"))
-        say(f"[run] {out_dir}  device={device}  world_size={dist_utils.get_world_size()}  loss={cfg['loss']}  head={model_cfg['head']}")
-        say(f"[data] train {len(train_set)} images, test {len(test_set)} images, {len(class_names)} classes; {steps_per_epoch} steps/epoch, warm start {warmup_steps} steps")
-
-    warmup_iters = cfg.get("lr_warmup_iters", 0) or 0
-    warmup_state = None
-    if resume_path is not None:
-        # checkpoints written before the warm-up was saved: it had run min(step, iters) steps from the epoch lr
-        warmup_state = ckpt.get("lr_warmup") or {"count": min(global_step, warmup_iters), "base": epoch_scheduler.get_last_lr()}
-    iter_warmup = _IterWarmup(optimizer, warmup_iters, state=warmup_state)
-    state = {"epoch": start_epoch, "step_in_epoch": 0}
-    stop = {"signal": None}
-
-    def checkpoint_state(epoch: int, complete: bool, step_in_epoch: int = 0) -> dict:
-        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "lr_scheduler": epoch_scheduler.state_dict(),
-                "scaler": scaler.state_dict() if scaler is not None else None, "epoch": epoch, "step": global_step,
-                "epoch_complete": complete, "step_in_epoch": step_in_epoch, "config": cfg, "history": history, "train_log": train_log,
-                "lr_warmup": iter_warmup.state_dict(),
-                "class_names": class_names, "categories": train_set.categories}
-
-    def on_signal(signum, frame):
-        stop["signal"] = signum
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)} if main or not distributed else {}
-
-    result: dict = {}
+    evaluation = RunEvaluation(cfg, SkipBadImages(test_set, refill=True), test_loader, device, class_names, use_amp,
+                               progress, writer, say, bad_images)
+    trainer = Trainer(cfg, model, optimizer, epoch_scheduler, train_loader, batches, device, evaluation=evaluation,
+                      out_dir=out_dir, train_model=ddp_model, scaler=scaler, writer=writer,
+                      checkpoint_extras={"class_names": class_names, "categories": train_set.categories}, progress=progress, say=say)
     try:
-        for epoch in range(start_epoch, cfg["epochs"]):
-            state["epoch"] = epoch
-            if isinstance(train_sampler, DistributedSampler):
-                train_sampler.set_epoch(epoch)
-            elif isinstance(train_sampler, RandomSampler):  # same order for an epoch on resume
-                train_sampler.generator.manual_seed(cfg["seed"] * 1000 + epoch)
-            loader: Any = train_loader
-            done_before = skip_batches if epoch == start_epoch else 0
-            if done_before:
-                loader = _Skipping(train_loader, done_before)
-
-            def on_step_end(step: int) -> None:
-                nonlocal global_step
-                global_step = step
-                state["step_in_epoch"] += 1
-                if stop["signal"] is not None:
-                    raise _Interrupted()
-
-            state["step_in_epoch"] = done_before
-            max_steps = None if cfg.get("max_steps_per_epoch") is None else max(0, cfg["max_steps_per_epoch"] - done_before)
-            global_step, means = train_one_epoch(
-                ddp_model, optimizer, loader, device, epoch, global_step=global_step, scaler=scaler, iter_scheduler=iter_warmup,
-                writer=writer, log_every=cfg.get("log_every", 20), max_steps=max_steps, clip_grad_norm=cfg.get("clip_grad_norm"),
-                on_step_end=on_step_end, progress=progress,
-            )
-            epoch_scheduler.step()
-            train_log.append({"epoch": epoch, "step": global_step, **means})
-            say(_epoch_line(epoch, means))
-            evaluate_now = (epoch + 1) % max(1, cfg.get("eval_every", 1)) == 0 or epoch + 1 == cfg["epochs"]
-            if evaluate_now:
-                result, embedding = _evaluate(cfg, model, test_loader, device, class_names, use_amp, progress)
-                history.append({"epoch": epoch, "step": global_step, **{k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage")}})
-                if main:
-                    log_evaluation(writer, result, embedding, model, class_names, global_step, cfg)
-                    log_prediction_pictures(writer, model, SkipBadImages(test_set, refill=True), device, class_names, global_step, cfg.get("tensorboard_pictures", 4))
-                    say(f"[eval] epoch {epoch}: " + _summary_line(result))
-            if main:
-                for key, value in means.items():
-                    writer.add_scalar(f"epoch/{key}", value, epoch)
-                for name, tracker in bad_images.items():
-                    writer.add_scalar(f"data/bad_images_{name}", tracker.counts()["bad_images"], epoch)
-                save_checkpoint(checkpoint_state(epoch, True), out_dir / CHECKPOINT)
-            dist_utils.barrier()
-    except _Interrupted:
-        if main:
-            path = save_checkpoint(checkpoint_state(state["epoch"], False, state["step_in_epoch"]), out_dir / CHECKPOINT)
-            say(f"\n[interrupted] signal {stop['signal']}: saved a resumable checkpoint {path} "
-                f"(epoch {state['epoch']}, step {global_step}); continue with --resume {out_dir}")
-        raise SystemExit(128 + int(stop["signal"] or 2))
-    except NonFiniteLossError as error:
-        last = out_dir / CHECKPOINT
-        say(f"\n[stopped] {error}\n  the last good checkpoint is kept: {last if last.exists() else 'none written yet'}")
-        raise
+        if resume:
+            trainer.restore(resume)
+        say(f"[run] {out_dir}  device={device}  world_size={dist_utils.get_world_size()}  loss={cfg['loss']}  head={cfg['model']['head']}")
+        say(f"[data] train {len(train_set)} images, test {len(test_set)} images, {len(class_names)} classes; {steps_per_epoch} steps/epoch, warm start {warmup_steps} steps")
+        result = trainer.fit()
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
         if writer is not None:
             writer.flush()
             writer.close()
 
-    if not result:  # nothing left to train (e.g. resumed a finished run): evaluate once
-        result, _ = _evaluate(cfg, model, test_loader, device, class_names, use_amp, progress)
     result["elapsed_s"] = time.time() - start_time
     result["output_dir"] = str(out_dir)
     if main:
         say(format_table(result))
         save_report(result, out_dir, name="eval")
-        pictures = save_prediction_pictures(model, SkipBadImages(test_set, refill=True), device, out_dir, class_names, cfg.get("prediction_pictures", 6))
+        pictures = save_prediction_pictures(model, SkipBadImages(test_set, refill=False), device, out_dir, class_names,
+                                            cfg.get("prediction_pictures", 6))
         summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout",
                                                                "num_images", "num_images_listed")},
-                   "history": history, "train_log": train_log, "elapsed_s": result["elapsed_s"], "step": global_step,
+                   "history": trainer.history, "train_log": trainer.train_log, "elapsed_s": result["elapsed_s"], "step": trainer.step,
+                   "environment": environment(device, bool(cfg.get("deterministic")), dist_utils.get_world_size()),
                    "bad_images": {name: tracker.counts() for name, tracker in bad_images.items()}}
         (out_dir / "metrics.json").write_text(json.dumps(summary, indent=1, default=float))
         say("[done] " + _summary_line(result))
@@ -473,29 +376,18 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True)
     return result
 
 
-class _Skipping:
-    """A loader view that skips the first ``n`` batches (mid-epoch resume)."""
-
-    def __init__(self, loader, n: int) -> None:
-        self.loader, self.n = loader, n
-
-    def __len__(self) -> int:
-        return max(0, len(self.loader) - self.n)
-
-    def __iter__(self):
-        return itertools.islice(iter(self.loader), self.n, None)
-
-
 def build_evaluator(cfg: dict, class_names, **overrides) -> DetectionEvaluator:
     """The evaluator a run config asks for (VOC +1 convention, COCO AP, checkout metrics)."""
     options = dict(plus_one=cfg["data"].get("plus_one", False), coco=cfg.get("eval_coco", True),
-                   checkout=cfg.get("eval_checkout", False), checkout_threshold=cfg.get("checkout_threshold", 0.5))
+                   checkout=cfg.get("eval_checkout", False), checkout_threshold=cfg.get("checkout_threshold", 0.5),
+                   checkout_count_rule=cfg.get("checkout_count_rule", "per_class"),
+                   checkout_agnostic_iou=cfg.get("checkout_agnostic_iou", 0.5))
     return DetectionEvaluator(len(class_names), class_names, **{**options, **overrides})
 
 
 def _evaluate(cfg, model, test_loader, device, class_names, amp, progress):
     """(evaluation result, (features, labels) of ground-truth RoIs for the projector or None)."""
-    evaluator = build_evaluator(cfg, class_names)
+    evaluator = build_evaluator(cfg, class_names, image_levels=image_levels(test_loader.dataset))  # RPC levels
     collect = cfg.get("projector_max_points", 0) if cfg.get("projector", True) else 0
     result, embedding = evaluate(model, test_loader, evaluator, device, max_images=cfg.get("max_eval_images"),
                                  collect_features=collect, progress=progress, amp=amp)

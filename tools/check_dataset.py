@@ -38,6 +38,10 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--img-dir", default=None, help="COCO/RPC: folder the file_names are relative to")
     p.add_argument("--num-classes", type=int, default=None,
                    help="expected number of classes (COCO/RPC), or synthetic classes")
+    p.add_argument("--categories", type=lambda s: [int(x) for x in s.split(",")], default=None,
+                   help="COCO/RPC: category ids to keep, comma-separated (data.options.categories)")
+    p.add_argument("--category-level", default=None, choices=["sku", "super"],
+                   help="COCO/RPC: sku, or one class per supercategory (data.options.category_level)")
     p.add_argument("--categories-of", metavar="RUN", default=None,
                    help="check the categories against a trained model's (run folder or checkpoint.pt)")
     p.add_argument("--ignore-unknown-categories", action="store_true",
@@ -56,7 +60,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     return p
 
 
-def model_categories(run: str) -> list[dict]:
+def stored_categories(run: str) -> list[dict]:
     """The categories a checkpoint stores (names only for checkpoints older than that)."""
     from hl_detect.data.categories import make_categories
     from hl_detect.engine.checkpoint import load_checkpoint
@@ -70,14 +74,15 @@ def main(args) -> int:
     kw = {"collect_fatal": True, "ignore_unknown_categories": args.ignore_unknown_categories}
     if args.kind in ("coco", "rpc"):
         kw.update({k: v for k, v in (("ann_file", args.ann_file), ("img_dir", args.img_dir),
-                                     ("num_classes", args.num_classes)) if v is not None})
+                                     ("num_classes", args.num_classes), ("categories", args.categories),
+                                     ("category_level", args.category_level)) if v is not None})
     if args.kind == "synthetic":
         kw["layout"] = args.layout
         for k in ("num_classes", "num_train", "num_test", "image_size", "seed"):
             if getattr(args, k) is not None:
                 kw[k] = getattr(args, k)
     if args.categories_of:
-        kw["categories"] = model_categories(args.categories_of)
+        kw["model_categories"] = stored_categories(args.categories_of)
     root = args.root if args.root is not None or args.kind == "synthetic" else "."
     try:
         ds = build_dataset(args.kind, root, args.split, train=False, **kw)

@@ -5,7 +5,8 @@
     python tools/train_det.py --dataset voc0712        # Pascal VOC 07+12 -> VOC2007 test (Table VIII)
     python tools/train_det.py --dataset rpc --loss softmax --head c4
     torchrun --nproc_per_node=8 tools/train_det.py --dataset voc0712 --amp
-    python tools/train_det.py --resume runs/demo_hl_tiny_seed0
+    python tools/train_det.py --resume runs/demo_hl_tiny_seed0      # exact, after Ctrl-C or kill -9
+    python tools/train_det.py --deterministic --threads 2 --set checkpoint_every_minutes=5
 
 Any config key can be overridden: ``--set lr=2e-4 --set loss_options.hl.weight=0.01``.
 """
@@ -26,6 +27,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     add_config_arguments(parser)
     parser.add_argument("--output-dir", help="run folder (default runs/<dataset>_<loss>_<head>_seed<seed>)")
     parser.add_argument("--resume", help="run folder or checkpoint file to continue from")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (a bit-identical rerun needs the same count)")
     return parser
 
 

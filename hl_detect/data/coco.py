@@ -2,7 +2,7 @@
 
 Labels: on its own (a training set), the file's category ids (any integers, e.g. RPC's
 1..200 or a 113-class subset) map to contiguous labels 1..C in ascending id order. Given a
-model's `categories` (a test set for a trained model), each category id maps to the label
+model's `model_categories` (a test set for a trained model), each category id maps to the label
 the model has for that id (hl_detect/data/categories.py), so a test file that lists fewer
 or other categories than the training file never shifts a label. A category the model lacks
 is fatal unless `ignore_unknown_categories`, which drops its objects and counts them.
@@ -24,6 +24,7 @@ from pycocotools.coco import COCO
 
 from .base import DetectionDataset, ImageRecord, finalize_records, image_size_from_header
 from .categories import coco_label_map, describe, from_coco
+from .category_select import select_categories
 from .checks import (DROPPED_OBJECT, FATAL, SKIPPED_IMAGE, DatasetError, ProblemLog,
                      missing_file_reason, safe_join, sanitize_boxes)
 
@@ -81,8 +82,10 @@ class COCODetection(DetectionDataset):
     ann_file: the JSON; img_dir: folder that `file_name`s are relative to (a file there may
     be a symlink to anywhere; a file_name may not climb out with '..' or be absolute).
     num_classes: if given, the JSON must have exactly this many categories (e.g. 113 or 200
-    for RPC), which catches pointing a config at the wrong variant; not checked when
-    `categories` (the model's) decide the labels.
+    for RPC), which catches pointing a config at the wrong variant; counted after
+    ``categories`` (a subset of category ids) and ``category_level`` ("sku" | "super") are
+    applied (category_select.py); not checked when `model_categories` decide the labels.
+    model_categories: a trained model's categories (labels follow them, by id; see above).
     check_sizes: read every image header (no decoding) and skip, counted, an image whose
     size disagrees with the annotation.
     collect_fatal: record fatal problems in `skipped` instead of raising (the checker).
@@ -91,30 +94,34 @@ class COCODetection(DetectionDataset):
     def __init__(self, ann_file, img_dir, train: bool, transforms=None,
                  keep_difficult: bool | None = None, remove_empty: bool | None = None,
                  verify_images: bool = False, strict: bool = False,
-                 num_classes: int | None = None, categories: list[dict] | None = None,
-                 ignore_unknown_categories: bool = False, check_sizes: bool = True,
-                 collect_fatal: bool = False):
+                 num_classes: int | None = None, categories=None, category_level: str = "sku",
+                 model_categories: list[dict] | None = None, ignore_unknown_categories: bool = False,
+                 check_sizes: bool = True, collect_fatal: bool = False):
         ann_file, img_dir = Path(ann_file), Path(img_dir)
         log = ProblemLog(strict)
         data = load_coco_json(ann_file, log)
+        if categories is not None or category_level != "sku":  # category_select.py
+            data = select_categories(data, categories, category_level, ann_file)
         if not img_dir.is_dir():
             raise DatasetError(img_dir, "image folder not found")
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress
             self.coco = COCO()
             self.coco.dataset = data
             self.coco.createIndex()
-        if categories is None:
-            categories = from_coco(data["categories"])
-            if num_classes is not None and len(categories) != num_classes:
-                raise DatasetError(ann_file, f"has {len(categories)} categories, expected {num_classes}")
+        if model_categories is None:
+            model_categories = from_coco(data["categories"])
+            if num_classes is not None and len(model_categories) != num_classes:
+                raise DatasetError(ann_file, f"has {len(model_categories)} categories, expected {num_classes}")
         try:
-            self.cat_id_to_label, unknown, disagree = coco_label_map(categories, data["categories"])
+            # merged supercategories are numbered 1..S by what the file holds: match them by name
+            match = model_categories if category_level == "sku" else [dict(c, id=None) for c in model_categories]
+            self.cat_id_to_label, unknown, disagree = coco_label_map(match, data["categories"])
         except ValueError as e:
             raise DatasetError(ann_file, str(e)) from None
         for sentence in disagree:
             log.add(ann_file, sentence, FATAL, "category name differs from the model's")
-        self.label_to_cat_id = {k: c["id"] for k, c in enumerate(categories, start=1)}
-        self._log_unknown(data["annotations"], unknown, len(categories), ann_file, log,
+        self.label_to_cat_id = {k: c["id"] for k, c in enumerate(model_categories, start=1)}
+        self._log_unknown(data["annotations"], unknown, len(model_categories), ann_file, log,
                           ignore_unknown_categories)
 
         records = [r for img in data["images"]
@@ -128,8 +135,8 @@ class COCODetection(DetectionDataset):
             verify_images=verify_images)
         if not collect_fatal:
             log.raise_if_fatal(ann_file)
-        super().__init__(records, [c["name"] for c in categories], transforms, log, str(ann_file),
-                         categories=categories, num_listed=len(data["images"]))
+        super().__init__(records, [c["name"] for c in model_categories], transforms, log, str(ann_file),
+                         categories=model_categories, num_listed=len(data["images"]))
         if ignore_unknown_categories:
             counts = Counter(a.get("category_id") for a in data["annotations"])
             self.ignored_categories = {describe(c): counts.get(c["id"], 0) for c in unknown}

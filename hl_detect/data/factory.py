@@ -7,7 +7,7 @@
                                               images in <root>/<name>/; ann_file=/img_dir= override
     "rpc"       retail_product_checkout/      train | val | test (instances_<split>2019.json,
                                               <split>2019/); ann_file= for the 113-class JSON
-    "synthetic" None (data/synthetic_<C>)     train | test; layout="voc" | "coco"
+    "synthetic" None (data/synthetic_<C>)     train | test | val; layout="voc" | "coco"
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import ConfigError, dataset_hint, did_you_mean
 from .checks import DatasetError
 from .coco import COCODetection, rpc_paths
-from .synthetic import ensure_synthetic_dataset
+from .synthetic import DEFAULT_NUM_VAL, SPLITS as SYNTHETIC_SPLITS, ensure_synthetic_dataset
 from .voc import VOCDetection
 
 KINDS = ("voc", "coco", "rpc", "synthetic")
@@ -25,10 +25,11 @@ _SYNTHETIC_KW = ("num_classes", "num_train", "num_test", "seed", "image_size")
 
 def build_dataset(kind: str, root, split: str, train: bool, transforms=None, **kw):
     """Build a dataset; kw go to the loader (keep_difficult, remove_empty, verify_images,
-    strict, check_sizes, collect_fatal; categories (a model's: labels follow it, COCO by id,
-    VOC by name) and ignore_unknown_categories; COCO/RPC: ann_file, img_dir, num_classes;
-    synthetic: layout and the generator's num_classes, num_train, num_test, seed, image_size).
-    Run configs go through hl_detect/data/splits.py, which adds per-split settings."""
+    strict, check_sizes, collect_fatal; model_categories (a model's: labels follow it, COCO by
+    id, VOC by name) and ignore_unknown_categories; COCO/RPC: ann_file, img_dir, num_classes,
+    categories (a subset of ids), category_level; synthetic: layout and the generator's
+    num_classes, num_train, num_test, num_val, seed, image_size). Run configs go through
+    hl_detect/data/splits.py, which adds per-split settings."""
     try:
         return _build(kind, root, split, train, transforms, **kw)
     except DatasetError as error:
@@ -51,9 +52,13 @@ def _build(kind: str, root, split: str, train: bool, transforms=None, **kw):
         return COCODetection(ann_file, img_dir, train, transforms, **kw)
     if kind == "synthetic":
         layout = kw.pop("layout", "voc")
-        paths = ensure_synthetic_dataset(root, **{k: kw.pop(k) for k in _SYNTHETIC_KW if k in kw})
-        if split not in ("train", "test"):
-            raise DatasetError(paths.root, f"synthetic split must be 'train' or 'test', not {split!r}")
+        num_val = kw.pop("num_val", DEFAULT_NUM_VAL)
+        if split not in SYNTHETIC_SPLITS:
+            raise DatasetError(root or "data/synthetic_<C>",
+                               f"synthetic split must be one of {SYNTHETIC_SPLITS}, not {split!r}")
+        # val is generated only when asked for, so train/test-only runs never pay for it
+        paths = ensure_synthetic_dataset(root, **{k: kw.pop(k) for k in _SYNTHETIC_KW if k in kw},
+                                         num_val=num_val if split == "val" else 0)
         if layout == "voc":
             return VOCDetection(paths.root, split, train, transforms, classes=paths.classes, **kw)
         if layout == "coco":

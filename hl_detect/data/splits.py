@@ -20,9 +20,10 @@ a split with no usable images and a test split that shares images with the train
 from __future__ import annotations
 
 import os
+from collections import Counter
 
 from ..errors import ConfigError
-from .checks import DatasetError
+from .checks import CLIPPED_BOX, DROPPED_OBJECT, SKIPPED_IMAGE, DatasetError
 from .factory import build_dataset
 from .transforms import build_eval_transforms, build_train_transforms
 
@@ -72,7 +73,7 @@ def build_split(cfg: dict, which: str, *, train: bool, split: str | None = None,
         transforms = build_eval_transforms(**resize)
     kw = {**sc["options"], **options}
     if categories is not None:
-        kw["categories"] = categories
+        kw["model_categories"] = categories
     return build_dataset(sc["kind"], sc.get("root"), sc["split"], train, transforms, **kw)
 
 
@@ -112,21 +113,31 @@ def build_datasets(cfg: dict):
     return train, test
 
 
-def build_eval_dataset(cfg: dict, split: str | None = None, categories: list[dict] | None = None, **options):
-    """The evaluation dataset of a config (default: its test split), labelled by `categories`
-    (a trained model's) when given."""
-    ds = build_split(cfg, "test", train=False, split=split, categories=categories, **options)
-    require_images(ds, split or "test")
+def build_eval_dataset(cfg: dict, split: str | None = None, categories: list[dict] | None = None,
+                       which: str = "test", **options):
+    """An evaluation dataset of a config: the `which` section's settings (default: the test
+    split's), `split` naming another split, labelled by `categories` (a trained model's)."""
+    ds = build_split(cfg, which, train=False, split=split, categories=categories, **options)
+    require_images(ds, split or which)
     return ds
 
 
-def describe_split(which: str, ds) -> str:
-    """One log line: images used of listed, and the problems by kind with counts."""
-    text = f"[data] {which}: {len(ds)} of {ds.num_listed} images" if len(ds) < ds.num_listed \
-        else f"[data] {which}: {len(ds)} images"
-    groups = ds.skipped.by_kind()
-    if groups:
-        text += "; " + ", ".join(f"{len(g)} {action} ({kind})" if kind != action else f"{len(g)} {action}"
-                                 for (action, kind), g in groups.items())
-        text += " (python tools/check_dataset.py lists them)"
-    return text
+_WORDS = {SKIPPED_IMAGE: ("image skipped", "images skipped"), DROPPED_OBJECT: ("object dropped", "objects dropped"),
+          CLIPPED_BOX: ("box clipped to its image", "boxes clipped to their images")}
+
+
+def describe_split(which: str, ds) -> str | None:
+    """One log line: the images used (of those listed, when fewer) and what the loader did at
+    load time, by kind with counts ("2 boxes clipped to their images", not "skipped": a
+    clipped box is kept); None when it used every listed image and did nothing."""
+    problems = getattr(ds, "skipped", None) or []
+    listed = getattr(ds, "num_listed", len(ds))
+    if not problems and listed <= len(ds):
+        return None
+    line = f"[data] {which}: " + (f"{len(ds)} of {listed} images" if listed > len(ds) else f"{len(ds)} images")
+    if problems:
+        groups = Counter((p.action, p.kind) for p in problems)
+        parts = [f"{n} {_WORDS.get(action, (action, action))[n != 1]}" + (f" ({kind})" if kind and kind != action else "")
+                 for (action, kind), n in sorted(groups.items())]
+        line += f"; at load time: {', '.join(parts)} (tools/check_dataset.py lists them)"
+    return line

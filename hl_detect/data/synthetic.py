@@ -1,15 +1,23 @@
 """The embedded retail-checkout dataset: scenes generated from a seed, written in VOC and
 COCO layouts that share one JPEGImages/ folder.
 
-    <root>/JPEGImages/000001.jpg ...           images (train ids 1..T, test ids T+1..T+V)
+    <root>/JPEGImages/000001.jpg ...           images (train ids 1..T, test ids T+1..T+S,
+                                               val ids T+S+1..T+S+V)
     <root>/Annotations/000001.xml ...          VOC XML, 1-based inclusive like the devkit
-    <root>/ImageSets/Main/{train,test}.txt
-    <root>/annotations/instances_{train,test}.json   COCO; file_name "JPEGImages/000001.jpg"
-    <root>/classes.txt, <root>/manifest.json   class names; generation parameters
+    <root>/ImageSets/Main/{train,test,val}.txt
+    <root>/annotations/instances_{train,test,val}.json   COCO; file_name "JPEGImages/000001.jpg"
+    <root>/classes.txt, <root>/manifest.json   class names; generation parameters (train/test)
+    <root>/manifest_val.json                   the val split's parameters
 
-Scene i of a split draws from default_rng([seed, split, i]) only, so it never depends on
-other scenes (or on a global RNG). A product is partly occluded by later ones, at most
-MAX_OCCLUDED of its pixels; its box is the tight box of its visible pixels.
+Scene i of a split draws from default_rng([seed, split index, i]) only (train 0, test 1,
+val 2), so it never depends on other scenes, other splits or a global RNG. A product is
+partly occluded by later ones, at most MAX_OCCLUDED of its pixels; its box is the tight box
+of its visible pixels.
+
+The val split (for choosing score thresholds without looking at test labels) is added to
+an existing train/test set on first request, file by file, and never rewrites a train or
+test file: train/test bytes and manifest.json are exactly those of a set generated before
+val existed, so results measured on them stay valid.
 """
 from __future__ import annotations
 
@@ -28,7 +36,8 @@ from .writers import coco_dict, write_coco_json, write_voc_annotation
 
 GENERATOR_VERSION = 1
 MAX_OCCLUDED = 0.35
-SPLITS = ("train", "test")
+SPLITS = ("train", "test", "val")  # position = the split's index in the scene seed
+DEFAULT_NUM_VAL = 150
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -116,50 +125,90 @@ def render_scene(rng: np.random.Generator, specs, image_size: int, min_objects=3
     return Image.fromarray(np.uint8(np.clip(arr, 0, 255))), objects
 
 
+def _write_split(root: Path, split: str, count: int, first_id: int, specs, seed: int,
+                 image_size: int) -> None:
+    """Scenes 0..count-1 of ``split`` as images first_id, first_id + 1, ... in both layouts."""
+    classes = [s.name for s in specs]
+    split_index = SPLITS.index(split)
+    (root / "JPEGImages").mkdir(parents=True, exist_ok=True)
+    (root / "ImageSets" / "Main").mkdir(parents=True, exist_ok=True)
+    images, objects_per_image = [], []
+    for i in range(count):
+        rng = np.random.default_rng([seed, split_index, i])
+        image, objects = render_scene(rng, specs, image_size)
+        img_id = first_id + i
+        name = f"{img_id:06d}"
+        image.save(root / "JPEGImages" / f"{name}.jpg", quality=92)
+        named = [(classes[lab - 1], box, False) for lab, box in objects]
+        write_voc_annotation(root / "Annotations" / f"{name}.xml", f"{name}.jpg",
+                             image.width, image.height, named)
+        images.append((img_id, f"JPEGImages/{name}.jpg", image.width, image.height))
+        objects_per_image.append(named)
+    (root / "ImageSets" / "Main" / f"{split}.txt").write_text(
+        "".join(f"{img_id:06d}\n" for img_id, *_ in images))
+    write_coco_json(root / "annotations" / f"instances_{split}.json",
+                    coco_dict(images, objects_per_image, classes))
+
+
 def generate_synthetic_dataset(root, num_classes=20, num_train=400, num_test=150, seed=0,
-                               image_size=288) -> None:
+                               image_size=288, num_val=0) -> None:
     """Write a fresh dataset into `root` (which must not exist or be empty)."""
     root = Path(root)
     specs = product_catalog(num_classes)
-    classes = [s.name for s in specs]
-    (root / "JPEGImages").mkdir(parents=True, exist_ok=True)
-    (root / "ImageSets" / "Main").mkdir(parents=True, exist_ok=True)
-    next_id = 1
-    for split_index, (split, count) in enumerate(zip(SPLITS, (num_train, num_test))):
-        images, objects_per_image = [], []
-        for i in range(count):
-            rng = np.random.default_rng([seed, split_index, i])
-            image, objects = render_scene(rng, specs, image_size)
-            name = f"{next_id:06d}"
-            image.save(root / "JPEGImages" / f"{name}.jpg", quality=92)
-            named = [(classes[lab - 1], box, False) for lab, box in objects]
-            write_voc_annotation(root / "Annotations" / f"{name}.xml", f"{name}.jpg",
-                                 image.width, image.height, named)
-            images.append((next_id, f"JPEGImages/{name}.jpg", image.width, image.height))
-            objects_per_image.append(named)
-            next_id += 1
-        (root / "ImageSets" / "Main" / f"{split}.txt").write_text(
-            "".join(f"{img_id:06d}\n" for img_id, *_ in images))
-        write_coco_json(root / "annotations" / f"instances_{split}.json",
-                        coco_dict(images, objects_per_image, classes))
-    (root / "classes.txt").write_text("\n".join(classes) + "\n")
+    _write_split(root, "train", num_train, 1, specs, seed, image_size)
+    _write_split(root, "test", num_test, num_train + 1, specs, seed, image_size)
+    if num_val:
+        _write_split(root, "val", num_val, num_train + num_test + 1, specs, seed, image_size)
+    (root / "classes.txt").write_text("\n".join(s.name for s in specs) + "\n")
+
+
+def _add_val_split(root: Path, params: dict, num_val: int) -> None:
+    """Generate val beside an existing train/test set without touching their files.
+
+    Written to a temporary sibling, then moved in file by file (os.replace is atomic) and
+    recorded last in manifest_val.json, so a reader that sees a matching manifest_val.json
+    sees every val file; two processes racing write identical bytes."""
+    tmp = root.with_name(f".{root.name}.val.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        specs = product_catalog(params["num_classes"])
+        first_id = params["num_train"] + params["num_test"] + 1
+        _write_split(tmp, "val", num_val, first_id, specs, params["seed"], params["image_size"])
+        for path in sorted(p for p in tmp.rglob("*") if p.is_file()):
+            target = root / path.relative_to(tmp)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        _write_json_atomic(root / "manifest_val.json", {**params, "num_val": num_val})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def ensure_synthetic_dataset(root=None, num_classes=20, num_train=400, num_test=150, seed=0,
-                             image_size=288) -> SyntheticPaths:
+                             image_size=288, num_val=0) -> SyntheticPaths:
     """Generate on first use; reuse when manifest.json matches the parameters, regenerate
     when it does not. Generation goes to a temporary sibling folder that is renamed into
-    place, so concurrent callers (e.g. DDP ranks) never see a half-written dataset."""
+    place, so concurrent callers (e.g. DDP ranks) never see a half-written dataset.
+    ``num_val`` > 0 also makes sure the val split holds that many scenes (added in place)."""
     root = Path(root) if root is not None else default_synthetic_root(num_classes)
     params = dict(generator_version=GENERATOR_VERSION, num_classes=num_classes,
                   num_train=num_train, num_test=num_test, seed=seed, image_size=image_size)
     manifest = root / "manifest.json"
 
     def current() -> bool:
-        try:
-            return json.loads(manifest.read_text()) == params
-        except (OSError, ValueError):
-            return False
+        return _read_json(manifest) == params
 
     if not current():
         if root.exists() and any(root.iterdir()) and not manifest.is_file():
@@ -177,5 +226,7 @@ def ensure_synthetic_dataset(root=None, num_classes=20, num_train=400, num_test=
                 if not current():
                     raise
         shutil.rmtree(tmp, ignore_errors=True)
+    if num_val and _read_json(root / "manifest_val.json") != {**params, "num_val": num_val}:
+        _add_val_split(root, params, num_val)
     classes = (root / "classes.txt").read_text().split()
     return SyntheticPaths(root, classes)

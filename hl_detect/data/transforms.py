@@ -14,6 +14,8 @@ and colour-jitters with albumentations in pascal_voc format; `labels`, `difficul
 """
 from __future__ import annotations
 
+import random
+
 import albumentations as A
 import cv2
 import numpy as np
@@ -48,6 +50,17 @@ class DetectionTransform:
     def __init__(self, image_size=None, min_size=None, max_size=None, augment=None):
         self.size_kw = dict(image_size=image_size, min_size=min_size, max_size=max_size)
         self.augment = augment
+
+    def reseed(self, seed: int) -> None:
+        """Draw the next call's augmentation from ``seed`` alone (engine/data_order.py: the same
+        augmentation on resume and with any number of loader workers)."""
+        if self.augment is None:
+            return
+        if hasattr(self.augment, "set_random_state"):  # albumentations >= 2: one pair shared by every op
+            self.augment.set_random_state(np.random.default_rng(seed), random.Random(seed))
+        else:  # albumentations 1.x draws from the global generators
+            random.seed(seed)
+            np.random.seed(seed % 2**32)
 
     def __call__(self, image, boxes, labels, difficult):
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)

@@ -160,8 +160,8 @@ class VOCDetection(DetectionDataset):
 
     root: the VOCdevkit folder for the named splits, else a VOC-style folder.
     train: sets the defaults keep_difficult=False and remove_empty=True (eval: True, False).
-    classes: the names labels 1..C stand for; `categories` (a model's, hl_detect/data/
-    categories.py) replaces them, matched by name. An object of another class is fatal unless
+    classes: the names labels 1..C stand for; `model_categories` (a trained model's,
+    hl_detect/data/categories.py) replace them, matched by name. An object of another class is fatal unless
     `ignore_unknown_categories` (then dropped and counted). check_sizes / collect_fatal: as
     COCODetection.
     """
@@ -169,12 +169,12 @@ class VOCDetection(DetectionDataset):
     def __init__(self, root, split: str, train: bool, transforms=None, classes=VOC_CLASSES,
                  keep_difficult: bool | None = None, remove_empty: bool | None = None,
                  verify_images: bool = False, strict: bool = False,
-                 categories: list[dict] | None = None, ignore_unknown_categories: bool = False,
+                 model_categories: list[dict] | None = None, ignore_unknown_categories: bool = False,
                  check_sizes: bool = True, collect_fatal: bool = False):
         root = Path(root)
         if not root.is_dir():
             raise DatasetError(root, "VOC root folder not found")
-        categories = list(categories) if categories is not None else make_categories(classes)
+        categories = list(model_categories) if model_categories is not None else make_categories(classes)
         try:
             class_to_label = name_to_label(categories, "the class list")
         except ValueError as e:

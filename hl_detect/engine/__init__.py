@@ -1,8 +1,10 @@
-"""Training engine: one epoch, evaluation, checkpoints, TensorBoard diagnostics."""
+"""Training engine: the Trainer (epoch loop, checkpoints, exact resume), one epoch, evaluation,
+checkpoints, TensorBoard diagnostics."""
 from .checkpoint import load_checkpoint, save_checkpoint
 from .embeddings import center_stats, gt_roi_features
 from .evaluate import evaluate
 from .train_loop import NonFiniteLossError, train_one_epoch
+from .trainer import Trainer
 
 __all__ = ["load_checkpoint", "save_checkpoint", "center_stats", "gt_roi_features", "evaluate",
-           "NonFiniteLossError", "train_one_epoch"]
+           "NonFiniteLossError", "train_one_epoch", "Trainer"]

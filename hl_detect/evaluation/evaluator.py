@@ -6,6 +6,11 @@ dataset's dict {boxes [N, 4] 0-based continuous xyxy, labels [N], image_id int, 
 orig_size (H0, W0), size (H, W), optional orig_boxes [N, 4] in original coords}.
 Boxes are mapped back to the original image (x * W0/W, y * H0/H; eval transforms only resize).
 ``compute`` -> a JSON-serializable dict; all metrics are fractions in [0, 1], NaN -> None.
+Checkout metrics (``checkout=True``) use ``checkout_count_rule`` (counting.py) at
+``checkout_threshold``; ``image_levels`` ({image_id: level}) adds them per RPC level;
+``checkout_oracle_sweep`` adds the best threshold chosen on this very split, labelled as an
+oracle. Thresholds chosen on validation data: ``checkout_data()`` of a val pass and of a test
+pass go to checkout_selection.select_on_val.
 
 ``plus_one`` (on for VOC data): our VOC loader stores 0-based continuous boxes (xmin-1, ymin-1,
 xmax, ymax). With it on, boxes (GT and detections) go to the devkit frame as Detectron2's
@@ -20,7 +25,9 @@ import torch
 import torch.distributed as dist
 
 from .box_accuracy import box_accuracy
-from .checkout import checkout_evaluate, checkout_sweep
+from .checkout import checkout_evaluate
+from .checkout_selection import CheckoutData, oracle_sweep
+from .counting import DEFAULT_AGNOSTIC_IOU, check_count_rule
 from .coco_eval import coco_ap
 from .iou import to_devkit_frame
 from .records import make_detections, make_ground_truth
@@ -42,11 +49,11 @@ def _scale(target):
     return np.array([w0 / w, h0 / h, w0 / w, h0 / h])
 
 
-def _jsonable(x):
+def jsonable(x):
     if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
+        return {k: jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in (x.tolist() if isinstance(x, np.ndarray) else x)]
+        return [jsonable(v) for v in (x.tolist() if isinstance(x, np.ndarray) else x)]
     if isinstance(x, (float, np.floating)):
         return None if np.isnan(x) else float(x)
     if isinstance(x, np.integer):
@@ -87,8 +94,9 @@ def flatten_records(records):
 class DetectionEvaluator:
     def __init__(self, num_classes, class_names=None, *, plus_one=False, iou_threshold=0.5,
                  score_threshold=0.0, accuracy_include_difficult=True, coco=False,
-                 checkout=False, checkout_threshold=0.5, checkout_sweep=False,
-                 checkout_include_difficult=True, map_to_original=True):
+                 checkout=False, checkout_threshold=0.5, checkout_oracle_sweep=False,
+                 checkout_include_difficult=True, checkout_count_rule="per_class",
+                 checkout_agnostic_iou=DEFAULT_AGNOSTIC_IOU, image_levels=None, map_to_original=True):
         self.num_classes = num_classes
         self.class_names = list(class_names) if class_names else [str(c) for c in
                                                                    range(1, num_classes + 1)]
@@ -99,8 +107,11 @@ class DetectionEvaluator:
         self.coco = coco
         self.checkout = checkout
         self.checkout_threshold = checkout_threshold
-        self.checkout_sweep = checkout_sweep
+        self.checkout_oracle_sweep = checkout_oracle_sweep
         self.checkout_include_difficult = checkout_include_difficult
+        self.checkout_count_rule = check_count_rule(checkout_count_rule)
+        self.checkout_agnostic_iou = checkout_agnostic_iou
+        self.image_levels = dict(image_levels or {})
         self.map_to_original = map_to_original
         self.reset()
 
@@ -129,12 +140,17 @@ class DetectionEvaluator:
                 "gt_difficult": _np(difficult, bool).reshape(-1),
             })
 
-    def compute(self):
-        """Every rank gets the same full result (the merge is an all-gather)."""
+    def checkout_data(self) -> CheckoutData:
+        """This pass's detections, ground truth and image ids (all ranks), labels checked."""
         dets, gts, image_ids = flatten_records(gather_records(self._records))
         for name, labels in (("predicted", dets.labels), ("target", gts.labels)):
             if len(labels) and (labels.min() < 1 or labels.max() > self.num_classes):
                 raise ValueError(f"{name} labels must lie in 1..{self.num_classes}")
+        return CheckoutData(dets, gts, image_ids)
+
+    def compute(self):
+        """Every rank gets the same full result (the merge is an all-gather)."""
+        dets, gts, image_ids = self.checkout_data()
         devkit_dets, devkit_gts = dets, gts
         if self.plus_one:
             devkit_dets = dets._replace(boxes=to_devkit_frame(dets.boxes))
@@ -171,9 +187,12 @@ class DetectionEvaluator:
             res = coco_ap(dets, gts, self.num_classes, image_ids, self.class_names)
             result["coco"] = {k: res[k] for k in ("AP", "AP50", "AP75")}
         if self.checkout:
-            kw = dict(image_ids=image_ids, include_difficult=self.checkout_include_difficult)
-            result["checkout"] = checkout_evaluate(dets, gts, self.num_classes,
-                                                   score_threshold=self.checkout_threshold, **kw)
-            if self.checkout_sweep:
-                result["checkout"]["sweep"] = checkout_sweep(dets, gts, self.num_classes, **kw)
-        return _jsonable(result)
+            kw = dict(include_difficult=self.checkout_include_difficult,
+                      agnostic_iou=self.checkout_agnostic_iou)
+            result["checkout"] = checkout_evaluate(
+                dets, gts, self.num_classes, image_ids, self.checkout_threshold,
+                count_rule=self.checkout_count_rule, image_levels=self.image_levels, **kw)
+            if self.checkout_oracle_sweep:
+                result["checkout"]["oracle"] = oracle_sweep(CheckoutData(dets, gts, image_ids),
+                                                            self.num_classes, **kw)
+        return jsonable(result)

@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from .checkout_report import format_checkout
+
 DEFAULT_METRICS = ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage", "mAP_50_95")
 LOWER_IS_BETTER = {"checkout.ACD", "checkout.mCCD"}
 NOT_PERCENT = {"checkout.ACD"}
@@ -20,10 +22,6 @@ COLUMNS = ("class", "AP07", "AP-area", "accuracy", "#objects")
 
 def _pct(x):
     return "-" if x is None else f"{100.0 * x:.2f}"
-
-
-def _num(x):
-    return "-" if x is None else f"{x:.3f}"
 
 
 def table_rows(result):
@@ -61,13 +59,7 @@ def format_table(result):
         c = result["coco"]
         out.append(f"COCO AP {_pct(c['AP'])}  AP50 {_pct(c['AP50'])}  AP75 {_pct(c['AP75'])}")
     if "checkout" in result:
-        c = result["checkout"]
-        out.append(f"checkout @{c['score_threshold']:.2f}: cAcc {_pct(c['cAcc'])}  "
-                   f"ACD {_num(c['ACD'])}  mCCD {_pct(c['mCCD'])}  mCIoU {_pct(c['mCIoU'])}")
-        if "sweep" in c:
-            b = c["sweep"]["best"]
-            out.append(f"best threshold by cAcc: {b['score_threshold']:.2f} "
-                       f"(cAcc {_pct(b['cAcc'])}, ACD {_num(b['ACD'])})")
+        out += format_checkout(result["checkout"])
     return "\n".join(out)
 
 

@@ -1,15 +1,17 @@
 """Box-classification losses for the RoIHeads plugin (see base.ClassificationLoss)."""
-from .arcface import ArcFaceLoss
+from .arcface import ArcFaceLoss, additive_angular_cosine
 from .base import ClassificationLoss, SoftmaxLoss
 from .center_loss import CenterLoss, center_penalty
 from .constrained_center_loss import ConstrainedCenterLoss
 from .composed import ComposedLoss
 from .cosface import CosFaceLoss
+from .hard_mining import HardMiningLoss, hard_mining
 from .exclusive_regularization import ExclusiveRegularization, exclusive_regularization
 from .hypersphere import HypersphereLoss
 from .hypersphere_authors import AuthorsCodeHypersphereLoss, authors_image_centers
 from .hypersphere_functional import class_sums, hypersphere_penalty, update_centers
 from .margin import MarginLoss
+from .multi_margin import MultiMarginLoss
 from .normalized_classifier import NormalizedLinear, adapt_to_normalized
 from .registry import LOSSES, build_classification_loss, loss_parts, register_loss
 from .sphere_radius import cap_angle, feature_sphere_radius
@@ -37,6 +39,10 @@ __all__ = [
     "MarginLoss",
     "CosFaceLoss",
     "ArcFaceLoss",
+    "additive_angular_cosine",
+    "MultiMarginLoss",
+    "HardMiningLoss",
+    "hard_mining",
     "ASoftmaxLoss",
     "ExclusiveRegularization",
     "exclusive_regularization",

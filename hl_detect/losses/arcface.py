@@ -18,6 +18,14 @@ from torch import Tensor
 from .margin import MarginLoss
 
 
+def additive_angular_cosine(cos: Tensor, margin: float) -> Tensor:
+    """cos(theta + m) from cos(theta), monotone in theta (the fallback past theta + m = pi above)."""
+    sin = (1.0 - cos * cos).clamp(min=1e-12).sqrt()
+    shifted = cos * math.cos(margin) - sin * math.sin(margin)
+    # theta + m <= pi  <=>  cos(theta) >= cos(pi - m)
+    return torch.where(cos >= math.cos(math.pi - margin), shifted, cos - margin * math.sin(margin))
+
+
 class ArcFaceLoss(MarginLoss):
     name = "arcface"
 
@@ -29,10 +37,7 @@ class ArcFaceLoss(MarginLoss):
         self.margin = float(margin)
 
     def target_cosine(self, cos: Tensor) -> Tensor:
-        sin = (1.0 - cos * cos).clamp(min=1e-12).sqrt()
-        shifted = cos * math.cos(self.margin) - sin * math.sin(self.margin)
-        # theta + m <= pi  <=>  cos(theta) >= cos(pi - m)
-        return torch.where(cos >= math.cos(math.pi - self.margin), shifted, cos - self.margin * math.sin(self.margin))
+        return additive_angular_cosine(cos, self.margin)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, m={self.margin}"

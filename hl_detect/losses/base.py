@@ -8,6 +8,9 @@ The RoIHeads plugin gives a loss three chances to act, all during training only:
     (e.g. a normalized one for CosFace/ArcFace); the default keeps it unchanged;
   - ``training_logits(logits, features, labels)`` between the predictor and
     torchvision's cross-entropy, to add margins; the default returns the logits;
+  - ``classifier_loss(logits, labels)`` to replace torchvision's mean cross-entropy
+    ``loss_classifier`` by another function of the (training) logits, e.g. a per-RoI
+    reweighting (HML); the default returns None and keeps torchvision's value;
   - ``extra_losses(features, labels, rois_per_image)`` after torchvision's losses,
     returning named extra terms that are added to the loss dict (e.g.
     ``loss_hypersphere``); ``rois_per_image`` lists how many of the R rows belong to
@@ -84,6 +87,11 @@ class ClassificationLoss(nn.Module):
 
     def training_logits(self, logits: Tensor, features: Tensor, labels: Tensor) -> Tensor:
         return logits
+
+    def classifier_loss(self, logits: Tensor, labels: Tensor) -> Tensor | None:
+        """``loss_classifier`` from the training logits [R, C + 1] and labels [R]; None keeps
+        torchvision's ``F.cross_entropy(logits, labels)``."""
+        return None
 
     def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
         return {}

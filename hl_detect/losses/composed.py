@@ -3,7 +3,8 @@
 Shapes: R sampled RoIs, d feature size. HL's penalty (``extra_losses``) does not depend
 on the logits, so it composes with any logit loss: the first part may swap the
 classifier and shape the logits (CosFace's margin), the others add their terms.
-Every part gets the same features and labels; their extra terms keep their own names
+A part that replaces the cross-entropy (HML) reweights the first part's logits
+(``arcface+hml``). Every part gets the same features and labels; their extra terms keep their own names
 (``loss_hypersphere``, ``loss_center``, ...) and must not collide.
 """
 from __future__ import annotations
@@ -19,6 +20,10 @@ def _changes_logits(loss: ClassificationLoss) -> bool:
             or cls.adapt_predictor is not ClassificationLoss.adapt_predictor)
 
 
+def _replaces_classifier_loss(loss: ClassificationLoss) -> bool:
+    return type(loss).classifier_loss is not ClassificationLoss.classifier_loss
+
+
 class ComposedLoss(ClassificationLoss):
     """Parts applied in order; at most one of them may change the classifier or the logits."""
 
@@ -30,6 +35,9 @@ class ComposedLoss(ClassificationLoss):
         if len(shaping) > 1:
             raise ValueError(f"{'+'.join(parts)}: {' and '.join(shaping)} both change the classifier/logits; "
                              "combine one logit loss with penalty losses (e.g. cosface+hl)")
+        replacing = [name for name, part in parts.items() if _replaces_classifier_loss(part)]
+        if len(replacing) > 1:
+            raise ValueError(f"{'+'.join(parts)}: {' and '.join(replacing)} both replace the cross-entropy")
         self.parts = nn.ModuleDict(parts)
         self.name = "+".join(parts)
 
@@ -42,6 +50,14 @@ class ComposedLoss(ClassificationLoss):
         for part in self.parts.values():
             logits = part.training_logits(logits, features, labels)
         return logits
+
+    def classifier_loss(self, logits: Tensor, labels: Tensor):
+        # e.g. arcface+hml: ArcFace's margin logits, HML's reweighted cross-entropy of them
+        for part in self.parts.values():
+            value = part.classifier_loss(logits, labels)
+            if value is not None:
+                return value
+        return None
 
     def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
         out: dict[str, Tensor] = {}

@@ -27,7 +27,9 @@ import torch
 from torch import Tensor
 
 from .base import ClassificationLoss
+from ..distributed import is_distributed
 from .hypersphere_functional import NORMALIZATIONS, class_sums, hypersphere_penalty, update_centers
+from .hypersphere_present import present_center_update
 from .sphere_radius import feature_sphere_radius
 
 
@@ -122,6 +124,7 @@ class HypersphereLoss(ClassificationLoss):
         self.register_buffer("num_steps", torch.zeros((), dtype=torch.int64))
         self._host_steps = 0
         self._mirror_of = self._buffer_stamp()
+        self._total, self._total_stamp = None, None  # sum of the centers, see _center_total
 
     def _buffer_stamp(self) -> tuple[int, int]:
         """(identity, version) of the num_steps buffer: host-side, changes on any write."""
@@ -191,15 +194,35 @@ class HypersphereLoss(ClassificationLoss):
     @torch.no_grad()
     def update(self, features: Tensor, labels: Tensor) -> None:
         """One EWMA center update (eqs. 15-16) from this step's RoIs, synced across ranks."""
+        count = self.class_updates if self.bias_correction == "per_class" else self.num_updates
         with torch.autocast(device_type=features.device.type, enabled=False):
-            sums, counts = class_sums(features, labels, self.centers.shape[0], self.label_offset)
-            # one collective: [K, d + 1] = per-class feature sums and counts, summed over ranks
-            sums, counts = self.sum_over_ranks(sums, counts)
-            count = self.class_updates if self.bias_correction == "per_class" else self.num_updates
-            new_centers = update_centers(self.centers, count, sums, counts, self.radius, self.beta, self.phi)
-        self.centers.copy_(new_centers)
+            if self.centers.shape[0] > features.shape[0] and not is_distributed():
+                # more classes than RoIs (a large catalogue): rewrite only the present rows
+                total = self._center_total()
+                rows, values, present, change = present_center_update(
+                    self.centers, count, features, labels, self.label_offset, total, self.radius, self.beta, self.phi)
+                self.centers.index_copy_(0, rows, values)
+                total += change
+                self._total_stamp = self._centers_stamp()
+            else:
+                sums, counts = class_sums(features, labels, self.centers.shape[0], self.label_offset)
+                # one collective: [K, d + 1] = per-class feature sums and counts, summed over ranks
+                sums, counts = self.sum_over_ranks(sums, counts)
+                self.centers.copy_(update_centers(self.centers, count, sums, counts, self.radius, self.beta, self.phi))
+                present = counts > 0
         self.num_updates += 1
-        self.class_updates += (counts > 0).to(self.class_updates.dtype)
+        self.class_updates += present.to(self.class_updates.dtype)
+
+    def _centers_stamp(self) -> tuple:
+        return id(self.centers), self.centers._version, self.centers.device
+
+    @torch.compiler.disable
+    def _center_total(self) -> Tensor:
+        """sum_l c_l [d] in float64 for the present-rows update, kept up to date by it and
+        recomputed exactly whenever anything else wrote the centers (load, broadcast, .to())."""
+        if getattr(self, "_total", None) is None or self._total_stamp != self._centers_stamp():
+            self._total = self.centers.double().sum(dim=0)
+        return self._total
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
         if prefix + "centers" in state_dict and prefix + "class_updates" not in state_dict:

@@ -11,6 +11,7 @@ data-dependent shape), no ``.item()``; RoIs without a center are masked out by w
 and routed to a discarded extra row of the class sums instead. The cost is O(R d + K d)
 whatever the number of classes K: each RoI meets only its own center (a gather), and
 the class sums are an ``index_add_`` (no [R, K] one-hot product, no [R, K] distances).
+With more centers than RoIs, ``hypersphere_present`` updates only the present rows.
 """
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ def center_index(labels: Tensor, label_offset: int) -> tuple[Tensor, Tensor]:
     return (labels - label_offset).clamp_(min=0), has_center
 
 
-def squared_distance_to_centers(features: Tensor, centers: Tensor, index: Tensor) -> Tensor:
+def squared_distance_to_centers(features: Tensor, centers: Tensor, index: Tensor | None) -> Tensor:
     """||f_i - c_{idx_i}||^2 for every RoI: O(R d), each RoI against its own center only.
 
-    The gathered [R, d] rows are a temporary of the features' size, freed on return.
+    The gathered [R, d] rows are a temporary of the features' size, freed on return;
+    ``index=None`` means ``centers`` already holds row i's center in row i.
     """
-    return (features - centers.index_select(0, index)).square().sum(dim=1)
+    own = centers if index is None else centers.index_select(0, index)
+    return (features - own).square().sum(dim=1)
 
 
 NORMALIZATIONS = ("foreground", "elements")
@@ -51,6 +54,7 @@ class _CenterPenalty(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, features, centers, index, has_center, dead_zone, weight, normalize_by):
+        # index None: ``centers`` are already the RoIs' own rows [R, d]
         dist_sq = squared_distance_to_centers(features, centers, index)
         # eq. 11: iota(.) = 0 inside the feature sphere of radius eps*a, 1 on or outside it
         outside = (dist_sq >= dead_zone * dead_zone) & has_center
@@ -68,7 +72,8 @@ class _CenterPenalty(torch.autograd.Function):
         if not ctx.needs_input_grad[0]:
             return None, None, None, None, None, None, None
         g = (coef * grad_output)[:, None]
-        grad = (features - centers.index_select(0, index)).mul_(g)
+        own = centers if index is None else centers.index_select(0, index)
+        grad = (features - own).mul_(g)
         return grad, None, None, None, None, None, None
 
 
@@ -93,11 +98,16 @@ def hypersphere_penalty(
         CE this is about R/m_fg * d (~4 d in detection) times weaker at the same lambda.
     With no RoI to penalize the result is an exact 0 that stays in the graph. Centers
     are constants here (eq. 17: "all c_{y_i} are known"); they are copied, so a later
-    in-place center update cannot invalidate this term's backward (gradient accumulation).
+    in-place center update cannot invalidate this term's backward (gradient accumulation):
+    all K rows when K <= R, else only the R rows the RoIs use (what backward needs).
     """
     if normalize_by not in NORMALIZATIONS:
         raise ValueError(f"normalize_by must be one of {NORMALIZATIONS}, got {normalize_by!r}")
     index, has_center = center_index(labels, label_offset)
+    if centers.shape[0] > features.shape[0]:
+        # more centers than RoIs: copy only the R rows the RoIs use (O(R d), not O(K d))
+        return _CenterPenalty.apply(features, centers.detach().index_select(0, index), None, has_center,
+                                    dead_zone, weight, normalize_by)
     return _CenterPenalty.apply(features, centers.detach().clone(), index, has_center, dead_zone, weight, normalize_by)
 
 

@@ -14,7 +14,9 @@ from .constrained_center_loss import ConstrainedCenterLoss
 from .cosface import CosFaceLoss
 from .exclusive_regularization import ExclusiveRegularization
 from .hypersphere import HypersphereLoss
+from .hard_mining import HardMiningLoss
 from .hypersphere_authors import AuthorsCodeHypersphereLoss
+from .multi_margin import MultiMarginLoss
 from .sphereface import ASoftmaxLoss
 
 # every builder takes (num_classes=C, feature_dim=d, **hyperparameters)
@@ -23,10 +25,11 @@ LOSSES: dict[str, Callable[..., ClassificationLoss]] = {
     "hl": HypersphereLoss,
     # the authors' detection script, reproduced exactly (per-image centers, numel normalization)
     "hl_authors_code": AuthorsCodeHypersphereLoss,
-    # the comparison losses of Tables VIII/IX; MML [32] and HML [31] are left out: their
-    # published definitions could not be checked, and a guessed variant would not be theirs
+    # the comparison losses of Tables VIII/IX (MML and HML: see their modules for the sources)
     "cl": CenterLoss,
     "ccl": ConstrainedCenterLoss,
+    "mml": MultiMarginLoss,
+    "hml": HardMiningLoss,
     "cosface": CosFaceLoss,
     "arcface": ArcFaceLoss,
     "asl": ASoftmaxLoss,

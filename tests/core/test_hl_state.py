@@ -14,7 +14,7 @@ from torch import nn
 import hl_detect.losses.base as loss_base_module
 from hl_detect import HypersphereLoss, convert_to_hypersphere, revert_to_torchvision
 from hl_detect.losses import ASoftmaxLoss, CenterLoss, NormalizedLinear, class_sums, hypersphere_penalty, update_centers
-from hl_detect.runner import _IterWarmup
+from hl_detect.engine.lr_warmup import IterWarmup as _IterWarmup
 
 from test_roi_heads import mobilenet, run_train
 

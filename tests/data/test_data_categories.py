@@ -49,7 +49,7 @@ def test_test_file_lacking_a_category_keeps_every_label(tmp_path):
     # the test file lists only 103 and 77: numbered on its own, 77 would become label 1
     ann = coco_set(tmp_path, "test", [TRAIN_CATS[0], TRAIN_CATS[2]],
                    {"a.jpg": [103, 77, 103], "b.jpg": [77]})
-    ds = COCODetection(ann, tmp_path / "img", train=False, categories=model)
+    ds = COCODetection(ann, tmp_path / "img", train=False, model_categories=model)
     expected = names_by_json(ann)
     for i in range(len(ds)):
         _, t = ds[i]
@@ -65,10 +65,10 @@ def test_category_the_model_lacks_is_an_error_naming_file_and_category(tmp_path)
     ann = coco_set(tmp_path, "test", TRAIN_CATS + [extra, other],
                    {"a.jpg": [5, 103, 5], "b.jpg": [6, 77]})
     with pytest.raises(DatasetError) as e:
-        COCODetection(ann, tmp_path / "img", train=False, categories=model)
+        COCODetection(ann, tmp_path / "img", train=False, model_categories=model)
     text = str(e.value)
     assert "test.json" in text and "id 5 '5_gum' (2 objects)" in text and "id 6 '6_tissue' (1 objects)" in text
-    ds = COCODetection(ann, tmp_path / "img", train=False, categories=model, ignore_unknown_categories=True)
+    ds = COCODetection(ann, tmp_path / "img", train=False, model_categories=model, ignore_unknown_categories=True)
     assert ds.ignored_categories == {"id 5 '5_gum'": 2, "id 6 '6_tissue'": 1}
     assert ds.skipped.counts() == {"dropped object": 3}
     expected = {k: [n for n in v if n in ds.classes] for k, v in names_by_json(ann).items()}
@@ -81,14 +81,14 @@ def test_same_id_under_another_name_is_fatal(tmp_path):
     renamed = [dict(TRAIN_CATS[0], name="103_water")] + TRAIN_CATS[1:]
     ann = coco_set(tmp_path, "test", renamed, {"a.jpg": [103]})
     with pytest.raises(DatasetError, match=r"test\.json.*id 103 is '103_water' here but '103_drink' in the model"):
-        COCODetection(ann, tmp_path / "img", train=False, categories=from_coco(TRAIN_CATS),
+        COCODetection(ann, tmp_path / "img", train=False, model_categories=from_coco(TRAIN_CATS),
                       ignore_unknown_categories=True)
 
 
 def test_model_without_ids_matches_by_name(tmp_path):
     model = make_categories(["77_dessert", "103_drink"])  # an old checkpoint: names only
     ann = coco_set(tmp_path, "test", TRAIN_CATS[::2], {"a.jpg": [77, 103]})
-    ds = COCODetection(ann, tmp_path / "img", train=False, categories=model)
+    ds = COCODetection(ann, tmp_path / "img", train=False, model_categories=model)
     assert ds[0][1]["labels"].tolist() == [1, 2]
 
 
@@ -98,10 +98,10 @@ def test_voc_matches_by_name_and_lists_every_unknown_class_at_once(tmp_path):
     write_split(tmp_path, "s", ["a", "b"])
     model = make_categories(["cat", "dog"], ids=[17, 18])  # ids of a COCO-trained model: names decide for VOC
     with pytest.raises(DatasetError) as e:
-        VOCDetection(tmp_path, "s", train=False, categories=model)
+        VOCDetection(tmp_path, "s", train=False, model_categories=model)
     text = str(e.value)
     assert "2 fatal problems" in text and "'doggo' in 2 object(s) of 2 file(s)" in text and "'kitty'" in text
     assert "a.xml" in text and "b.xml" in text
-    ds = VOCDetection(tmp_path, "s", train=False, categories=model, ignore_unknown_categories=True)
+    ds = VOCDetection(tmp_path, "s", train=False, model_categories=model, ignore_unknown_categories=True)
     assert ds.ignored_categories == {"'doggo'": 2, "'kitty'": 1}
     assert ds[0][1]["labels"].tolist() == [2] and ds[1][1]["labels"].tolist() == []

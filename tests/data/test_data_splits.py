@@ -55,7 +55,7 @@ def test_test_split_follows_training_categories(tmp_path):
     train, test = build_datasets(config(tmp_path, *coco_files(tmp_path)))
     assert train.classes == test.classes == ["four", "thirty"]  # ascending id: 4, 30
     assert test[0][1]["labels"].tolist() == [2]  # 'thirty', though the test file lists it first and alone
-    assert describe_split("test", test) == "[data] test: 1 images"
+    assert describe_split("test", test) is None  # every listed image used, nothing to report
 
 
 def test_training_on_the_test_images_is_refused(tmp_path):
@@ -87,4 +87,5 @@ def test_test_category_the_training_lacks_stops_the_run_or_is_ignored(tmp_path):
     cfg["data"]["test"]["options"]["ignore_unknown_categories"] = True
     _, test = build_datasets(cfg)
     assert test.ignored_categories == {"id 99 'ninety-nine'": 1} and test[0][1]["labels"].tolist() == [1]
-    assert "1 dropped object (unknown category (ignored))" in describe_split("test", test)
+    assert describe_split("test", test) == ("[data] test: 1 images; at load time: 1 object dropped (unknown category "
+                                            "(ignored)) (tools/check_dataset.py lists them)")

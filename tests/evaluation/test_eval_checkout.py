@@ -65,3 +65,39 @@ def test_sweep_picks_best_threshold_by_cacc():
     assert s["best_threshold"] == pytest.approx(0.65)
     s = checkout_sweep(d, g, 2, image_ids=[0, 1], thresholds=[0.35, 0.65])  # both ACD .5
     assert s["best_threshold"] == pytest.approx(0.35)
+
+
+def _level_records():
+    # trays 1, 2 easy, 3 hard; all hold one A. Predicted: 1 right, 2 a B instead, 3 two A
+    g = make_ground_truth([1, 2, 3], [1, 1, 1], np.zeros((3, 4)))
+    d = make_detections([1, 2, 3, 3], [1, 2, 1, 1], [0.9] * 4, np.zeros((4, 4)))
+    return d, g
+
+
+def test_metrics_per_level_hand_worked():
+    d, g = _level_records()
+    r = checkout_evaluate(d, g, 2, image_levels={3: "hard", 1: "easy", 2: "easy"})
+    assert list(r["by_level"]) == ["easy", "hard"]  # RPC's order, whatever the dict order
+    # easy: cAcc 1/2, ACD (0 + 2)/2; CCD A 1/2 (B never present); CIoU A 1/2, B 0/1 -> 1/4
+    assert r["by_level"]["easy"] == {"num_images": 2, "cAcc": 0.5, "ACD": 1.0, "mCCD": 0.5, "mCIoU": 0.25}
+    # hard: 2 A for 1: cAcc 0, ACD 1, CCD 1, CIoU 1/2
+    assert r["by_level"]["hard"] == {"num_images": 1, "cAcc": 0.0, "ACD": 1.0, "mCCD": 1.0, "mCIoU": 0.5}
+    assert (r["cAcc"], r["ACD"]) == (pytest.approx(1 / 3), 1.0)  # overall: ACD (0 + 2 + 1) / 3
+    # images without a level are their own group; no level anywhere: no per-level part
+    assert list(checkout_evaluate(d, g, 2, image_levels={1: "easy"})["by_level"]) == ["easy", "none"]
+    assert "by_level" not in checkout_evaluate(d, g, 2)
+
+
+def test_evaluator_reports_levels_in_table_and_json():
+    from hl_detect.evaluation import DetectionEvaluator, format_table
+
+    d, g = _level_records()
+    ev = DetectionEvaluator(2, ["A", "B"], checkout=True, image_levels={1: "easy", 2: "easy", 3: "hard"})
+    for img in (1, 2, 3):
+        dm, gm = d.images == img, g.images == img
+        ev.update([{"boxes": d.boxes[dm], "scores": d.scores[dm], "labels": d.labels[dm]}],
+                  [{"boxes": g.boxes[gm], "labels": g.labels[gm], "image_id": img}])
+    result = ev.compute()
+    assert result["checkout"]["by_level"]["easy"]["cAcc"] == 0.5
+    table = format_table(result)
+    assert "level" in table and "easy" in table and "hard" in table and "overall" in table

@@ -3,6 +3,7 @@ exactly the results of the same images under small ids, COCO AP and checkout inc
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from hl_detect.evaluation import DetectionEvaluator
@@ -22,20 +23,21 @@ def per_image(case, ids):
     return preds, targets
 
 
-def evaluate(case, ids):
-    ev = DetectionEvaluator(5, coco=True, checkout=True, checkout_sweep=True)
+def evaluate(case, ids, count_rule):
+    ev = DetectionEvaluator(5, coco=True, checkout=True, checkout_oracle_sweep=True, checkout_count_rule=count_rule)
     preds, targets = per_image(case, ids)
     ev.update(preds, targets)
     return ev.compute()
 
 
-def test_ids_above_2_pow_53_score_like_small_ids():
+@pytest.mark.parametrize("count_rule", ["per_class", "agnostic"])
+def test_ids_above_2_pow_53_score_like_small_ids(count_rule):
     case = coco_style_case(3, n_images=40)
-    reference = evaluate(case, list(range(1, 41)))
+    reference = evaluate(case, list(range(1, 41)), count_rule)
     for base in (2**53, 2**62):
         ids = [base + k for k in range(40)]  # float64: 2**53 + 1 == 2**53, so neighbours would merge
         assert len({float(i) for i in ids}) < len(ids)
-        got = evaluate(case, ids)
+        got = evaluate(case, ids, count_rule)
         assert got["num_images"] == 40
         assert json.dumps(got, sort_keys=True) == json.dumps(reference, sort_keys=True)
         assert reference["coco"]["AP"] > 0.1  # a real score, not an empty one

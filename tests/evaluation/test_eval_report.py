@@ -14,7 +14,7 @@ from hl_detect.evaluation.synthetic import synthetic_results
 def result():
     preds, tgts = synthetic_results(20, 3, max_dets=20, seed=1)
     ev = DetectionEvaluator(3, ["cat", "dog", "bird"], coco=True, checkout=True,
-                            checkout_sweep=True)
+                            checkout_oracle_sweep=True)
     ev.update(preds, tgts)
     return ev.compute()
 
@@ -23,7 +23,7 @@ def test_table_csv_json(result, tmp_path):
     text = save_report(result, tmp_path, "run")
     assert text == format_table(result)
     for word in ("class", "AP07", "AP-area", "accuracy", "#objects", "cat", "bird", "mean",
-                 "COCO AP", "cAcc", "best threshold"):
+                 "COCO AP", "cAcc", "oracle (chosen on test)"):
         assert word in text
     with open(tmp_path / "run.csv") as f:
         rows = list(csv.reader(f))

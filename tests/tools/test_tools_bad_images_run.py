@@ -32,7 +32,7 @@ def test_run_survives_bad_images_and_counts_them(tiny_data, tmp_path):
     proc = run_tool("train_det.py", *tiny_args(data, run, "--epochs", "1", "--set", "batch_size=1",
                                                "--set", "max_steps_per_epoch=null", "--set", "data.max_bad_images=3"))
     out = proc.stdout
-    assert "[data] train: 7 of 8 images; 1 skipped image (unreadable image)" in out
+    assert "[data] train: 7 of 8 images; at load time: 1 image skipped (unreadable image)" in out
     skipped = [line for line in out.splitlines() if "skipped unreadable image" in line]
     assert len(skipped) == 2 and "000003.jpg" in out and "000004.jpg" in out
     assert "[data] train: 1 unusable at load: " in out and "000005.jpg" in out

@@ -5,6 +5,7 @@ import signal
 import pytest
 import torch
 
+import hl_detect.engine.trainer as trainer_module
 import hl_detect.runner as runner
 from hl_detect.engine import load_checkpoint, save_checkpoint
 from tiny_runs import tiny_config
@@ -44,7 +45,7 @@ def test_checkpoint_cannot_run_code(tmp_path):
 def test_sigterm_saves_resumable_checkpoint_mid_epoch(tiny_data, tmp_path, monkeypatch):
     run = tmp_path / "run"
     cfg = tiny_config(tiny_data, run, "epochs=1", "max_steps_per_epoch=3", "batch_size=2")
-    real_train = runner.train_one_epoch
+    real_train = trainer_module.train_one_epoch
 
     def train_then_sigterm(*args, on_step_end=None, **kwargs):
         def hook(step):
@@ -54,14 +55,14 @@ def test_sigterm_saves_resumable_checkpoint_mid_epoch(tiny_data, tmp_path, monke
 
         return real_train(*args, on_step_end=hook, **kwargs)
 
-    monkeypatch.setattr(runner, "train_one_epoch", train_then_sigterm)
+    monkeypatch.setattr(trainer_module, "train_one_epoch", train_then_sigterm)
     with pytest.raises(SystemExit) as stopped:
         runner.run_training(cfg, progress=False)
     assert stopped.value.code == 128 + signal.SIGTERM
     ckpt = load_checkpoint(run / "checkpoint.pt")
     assert (ckpt["epoch"], ckpt["step"], ckpt["epoch_complete"], ckpt["step_in_epoch"]) == (0, 1, False, 1)
 
-    monkeypatch.setattr(runner, "train_one_epoch", real_train)
+    monkeypatch.setattr(trainer_module, "train_one_epoch", real_train)
     result = runner.run_training(cfg, resume=str(run), progress=False)
     ckpt = load_checkpoint(run / "checkpoint.pt")
     assert (ckpt["epoch"], ckpt["step"], ckpt["epoch_complete"]) == (0, 3, True)  # continued, not restarted

@@ -148,7 +148,7 @@ def test_missing_test_images_stop_eval_or_are_reported(trained, capsys):
     result = tool.main(tool.get_args_parser().parse_args(argv + ["--max-bad-images", "1"]))
     out = capsys.readouterr().out
     assert (result["num_images"], result["num_images_listed"]) == (3, 4)
-    assert "[data] test: 3 of 4 images; 1 skipped image (image file not found)" in out
+    assert "[data] test: 3 of 4 images; at load time: 1 image skipped (image file not found)" in out
     assert "scored on 3 of 4 images (1 unusable" in out  # the table
     assert out.rstrip().endswith("; scored on 3 of 4 images (1 unusable: see bad_images in the JSON report)")
 

@@ -1,0 +1,86 @@
+"""eval_det's val-chosen checkout thresholds and predict's outputs, through the real command line."""
+import json
+import shutil
+
+import pytest
+
+from tiny_runs import run_tool, tiny_args
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A 1-epoch tiny run with the checkout metrics, on its own data (val is generated in it)."""
+    from hl_detect.data import ensure_synthetic_dataset
+
+    tmp = tmp_path_factory.mktemp("checkout")
+    data = ensure_synthetic_dataset(tmp / "data", num_classes=20, num_train=8, num_test=4, seed=0, image_size=128)
+    run = tmp / "run"
+    run_tool("train_det.py", *tiny_args(data.root, run, "--epochs", "1", "--set", "eval_checkout=true",
+                                        "--set", "data.options.num_val=4", "--set", "prediction_pictures=0"))
+    return run, data.root
+
+
+def test_sweep_chooses_on_val_and_reports_on_test(tiny_run, tmp_path):
+    run, _ = tiny_run
+    proc = run_tool("eval_det.py", run, "--workers", "0", "--no-progress", "--sweep", "--oracle-sweep",
+                    "--output-dir", tmp_path)
+    for words in ("threshold from the run's config", "chosen on split 'val'", "reported on split 'test'",
+                  "chosen on val", "per class, calibrated on val", "agnostic (IoU > 0.5 merged)",
+                  "oracle (chosen on test), not an estimate"):
+        assert words in proc.stdout, words
+    report = json.loads((tmp_path / "eval_test.json").read_text())
+    checkout = report["checkout"]
+    assert checkout["count_rule"] == "agnostic"  # demo.yaml's rule
+    for rule in ("per_class", "agnostic"):
+        sources = [row["source"] for row in checkout["selection"]["rules"][rule]["rows"]]
+        assert sources == ["the run's config", "chosen on val", "per class, calibrated on val"]
+    assert checkout["oracle"]["label"] == "oracle (chosen on test)"
+    chosen = json.loads((tmp_path / "checkout_thresholds.json").read_text())
+    assert chosen["count_rule"] == "agnostic" and chosen["chosen_on"] == "val" and len(chosen["class_thresholds"]) == 20
+
+
+def test_sweep_refuses_to_choose_on_the_test_split(tiny_run):
+    run, _ = tiny_run
+    proc = run_tool("eval_det.py", run, "--workers", "0", "--no-progress", "--sweep", "--val-split", "test", check=False)
+    assert proc.returncode == 2 and "tuning on test" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_predict_names_by_relative_path_skips_broken_images(tiny_run, tmp_path):
+    run, data = tiny_run
+    trays = tmp_path / "trays"
+    for cam, source in (("cam1", "000009.jpg"), ("cam2", "000010.jpg")):
+        (trays / cam).mkdir(parents=True)
+        shutil.copy(data / "JPEGImages" / source, trays / cam / "0001.jpg")
+    (trays / "cam2" / "0002.jpg").write_bytes((data / "JPEGImages" / "000011.jpg").read_bytes()[:300])  # truncated
+    out = tmp_path / "out"
+    proc = run_tool("predict.py", run, trays, "--recursive", "--format", "jpg", "--output-dir", out,
+                    "--score-threshold", "0.0", "--device", "cpu")
+    assert "skipped" in proc.stdout and "2 of 3 images" in proc.stdout
+    for cam in ("cam1", "cam2"):
+        assert (out / cam / "0001.jpg").read_bytes()[:2] == b"\xff\xd8"  # a JPEG picture
+        receipt = json.loads((out / cam / "0001.receipt.json").read_text())
+        assert receipt["image"] == f"{cam}/0001"
+        assert receipt["threshold_source"] == "the command line" and receipt["count_rule"] == "agnostic"
+        for item in receipt["items"]:
+            assert {"label", "category_id", "product", "supercategory", "count", "detections"} <= set(item)
+            assert len(item["detections"]) == item["count"]
+        detections = json.loads((out / cam / "0001.json").read_text())["detections"]
+        assert all({"box_xyxy", "score", "label", "category_id", "product", "supercategory"} <= set(d)
+                   for d in detections)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["done"] == ["cam1/0001", "cam2/0001"]
+    assert [s["image"].endswith("0002.jpg") for s in summary["skipped"]] == [True]
+    assert not (out / "cam2" / "0002.receipt.json").exists()
+
+    json_only = tmp_path / "json_only"
+    run_tool("predict.py", run, trays / "cam1", "--output-dir", json_only, "--no-pictures", "--device", "cpu")
+    assert (json_only / "0001.receipt.json").is_file()
+    assert not list(json_only.glob("*.png")) and not list(json_only.glob("*.jpg"))
+
+
+def test_predict_with_nothing_readable_is_a_user_error(tiny_run, tmp_path):
+    run, _ = tiny_run
+    (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
+    proc = run_tool("predict.py", run, tmp_path / "bad.jpg", "--output-dir", tmp_path / "o", "--device", "cpu",
+                    check=False)
+    assert proc.returncode == 2 and "could be read" in proc.stderr and "Traceback" not in proc.stderr
