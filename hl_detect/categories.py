@@ -34,8 +34,10 @@ def model_categories(checkpoint: dict, class_names: Sequence[str]) -> list[Categ
     """The categories stored in ``checkpoint`` (a loaded dict), else the fallback."""
     stored = checkpoint.get("categories")
     if stored:
-        cats = [Category(k, int(c.get("id", c.get("category_id", k))), str(c.get("name", class_names[k - 1])),
-                         c.get("supercategory")) for k, c in enumerate(stored, start=1)]
+        # a VOC-trained model stores id None (its classes are names only): 1..C as the fallback does
+        ids = [c.get("id", c.get("category_id")) for c in stored]
+        cats = [Category(k, int(i) if i is not None else k, str(c.get("name", class_names[k - 1])),
+                         c.get("supercategory")) for k, (i, c) in enumerate(zip(ids, stored), start=1)]
     elif checkpoint.get("category_ids"):
         supers = list(checkpoint.get("supercategories") or [None] * len(checkpoint["category_ids"]))
         cats = [Category(k, int(i), str(name), s) for k, (i, name, s) in

@@ -22,7 +22,7 @@ from .errors import ConfigError, MissingFileError
 from .evaluation.counting import DEFAULT_AGNOSTIC_IOU, check_count_rule
 
 THRESHOLDS_FILE = "checkout_thresholds.json"
-# the split that holds validation data, for runs whose config predates data.val_split
+# the split that holds validation data, for runs whose config predates data.val.split / val_split
 _VAL_SPLIT_BY_KIND = {"synthetic": "val", "rpc": "val"}
 
 
@@ -59,8 +59,14 @@ def checkout_settings(cfg: dict, threshold: Optional[float] = None, count_rule: 
 
 
 def default_val_split(cfg: dict) -> Optional[str]:
+    """data.val.split (or the older data.val_split); a config from before either: by kind."""
+    from .data.splits import split_config
+
     data = cfg["data"]
-    return data["val_split"] if "val_split" in data else _VAL_SPLIT_BY_KIND.get(data.get("kind"))
+    if "val" in data or "val_split" in data:
+        resolved = split_config(data, "val")
+        return resolved["split"] if resolved else None
+    return _VAL_SPLIT_BY_KIND.get(data.get("kind"))
 
 
 def thresholds_record(selection: dict, count_rule: str, val_split: str) -> dict:

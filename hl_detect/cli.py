@@ -18,6 +18,7 @@ from .errors import DEBUG_ENV
 _FLAG_KEYS = {
     "loss": "loss", "head": "model.head", "epochs": "epochs", "batch_size": "batch_size", "lr": "lr",
     "seed": "seed", "device": "device", "data_root": "data.root", "workers": "data.workers", "threads": "threads",
+    "image_size": "input_size",
 }
 
 
@@ -36,9 +37,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                         help="deterministic kernels only, fixed threads, seeded workers (same weights on a rerun)")
     parser.add_argument("--data-root", help="dataset root (overrides data.root)")
     parser.add_argument("--workers", type=int, help="data loader processes")
+    parser.add_argument("--image-size", type=int, metavar="S",
+                        help="input size for data and model together (input_size): S x S, or shorter side S "
+                             "where the config keeps the aspect ratio; --set input_size=[MIN,MAX] for both sides")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (logs, CI)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any config key, e.g. --set model.options.min_size=800")
+                        help="override any config key, e.g. --set lr=2e-4 --set data.test.options.ann_file=test.json")
     add_debug_argument(parser)
 
 

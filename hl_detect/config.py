@@ -90,13 +90,17 @@ def apply_override(cfg: dict, override: str) -> None:
 
 
 def load_config(paths: Iterable[PathLike], overrides: Optional[Iterable[str]] = None) -> dict:
-    """Merge config files left to right, then apply ``key=value`` overrides."""
+    """Merge config files left to right, then apply ``key=value`` overrides; ``input_size``
+    then sets the data and model sizes together, and sizes that disagree are refused
+    (hl_detect/input_size.py)."""
+    from .input_size import check_input_size, resolve_input_size
+
     cfg: dict[str, Any] = {}
     for path in paths:
         cfg = _merge(cfg, read_config_file(path))
     for override in overrides or []:
         apply_override(cfg, override)
-    return cfg
+    return check_input_size(resolve_input_size(cfg))
 
 
 def dataset_config_path(name: str) -> Path:

@@ -43,7 +43,7 @@ class ConfigKeyError(ConfigError, KeyError):
     """An override of a key the config does not have (a typo must not train something else)."""
 
     hint = ("configs/base.yaml lists every key with what it does; keyword arguments of your own "
-            "go under an *options key, e.g. --set model.options.min_size=800")
+            "go under an *options key, e.g. --set model.options.box_detections_per_img=300")
 
     def __str__(self) -> str:  # KeyError would print the message in quotes
         return str(self.args[0])

@@ -27,18 +27,20 @@ from .checkout_settings import image_levels
 from .convert import bind_process_group, hypersphere_loss_of
 from .data import (
     GroupedBatchSampler,
-    build_dataset,
-    build_eval_transforms,
-    build_train_transforms,
     collate_fn,
     create_aspect_ratio_groups,
 )
+from .data.bad_images import BadImageTracker, SkipBadImages
+from .data.categories import make_categories
+from .data.splits import build_datasets, build_eval_dataset  # noqa: F401 (build_eval_dataset: eval tools)
+from .data.splits import describe_split as data_problems_line
 from .engine import center_stats, evaluate, load_checkpoint
 from .engine.data_order import EpochBatches, SeededSamples, seed_worker
 from .engine.reproducibility import environment, reproducible
 from .engine.trainer import CHECKPOINT, Trainer
 from .errors import CheckpointError, ConfigError, as_user_error
 from .evaluation import DetectionEvaluator, format_table, save_report
+from .evaluation.report import images_note
 from .losses import LOSSES, loss_parts
 from .models import build_detector
 from .output_names import relative_names
@@ -78,20 +80,6 @@ def default_output_dir(cfg: dict) -> str:
     return f"runs/{cfg['dataset']}_{cfg['loss']}_{cfg['model']['head']}_seed{cfg['seed']}"
 
 
-def build_eval_dataset(cfg: dict, split: Optional[str] = None):
-    """The evaluation dataset of a config (``split`` defaults to ``data.test_split``)."""
-    data = cfg["data"]
-    eval_tf = build_eval_transforms(**(data.get("resize") or {}))
-    return build_dataset(data["kind"], data.get("root"), split or data["test_split"], False, eval_tf, **dict(data.get("options", {})))
-
-
-def build_datasets(cfg: dict):
-    data = cfg["data"]
-    train_tf = build_train_transforms(**(data.get("resize") or {}), seed=cfg["seed"], **data.get("train_transform_options", {}))
-    train = build_dataset(data["kind"], data.get("root"), data["train_split"], True, train_tf, **dict(data.get("options", {})))
-    return train, build_eval_dataset(cfg)
-
-
 def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, pretrained: bool = True) -> torch.nn.Module:
     """The detector of ``cfg`` for C = ``num_classes`` foreground classes.
 
@@ -106,6 +94,14 @@ def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, 
 
 def load_model_from_checkpoint(path, device: torch.device, overrides: Optional[dict] = None):
     """(model in eval mode, the run's config, class names) from a checkpoint file or run folder."""
+    model, cfg, categories = load_run(path, device)
+    return model, cfg, [c["name"] for c in categories]
+
+
+def load_run(path, device: torch.device):
+    """(model in eval mode, the run's config, its categories in label order: dicts with id,
+    name, supercategory; hl_detect/data/categories.py). A checkpoint from before categories
+    were stored gives names only (id None), which evaluation then matches by name."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
@@ -114,13 +110,14 @@ def load_model_from_checkpoint(path, device: torch.device, overrides: Optional[d
     class_names = ckpt.get("class_names")
     if not class_names:
         raise CheckpointError(f"{path}: the checkpoint has no class_names; was it written by hl_detect?")
-    model = build_model_from_config(cfg, len(class_names), pretrained=False)
+    categories = ckpt.get("categories") or make_categories(class_names)
+    model = build_model_from_config(cfg, len(categories), pretrained=False)
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as error:
         raise as_user_error(error) or error
     model.to(device).eval()
-    return model, cfg, list(class_names)
+    return model, cfg, list(categories)
 
 
 def build_loaders(cfg: dict, train_set, test_set, distributed: bool):
@@ -142,10 +139,11 @@ def build_loaders(cfg: dict, train_set, test_set, distributed: bool):
         batch_sampler = torch.utils.data.BatchSampler(sampler, cfg["batch_size"], drop_last=True)
     batches = EpochBatches(batch_sampler, sampler, cfg["seed"], rank, loader_generator=torch.Generator())
     workers = cfg["data"].get("workers", 0)
-    train_loader = DataLoader(SeededSamples(train_set), batch_sampler=batches, num_workers=workers, collate_fn=collate_fn,
+    # an image that fails to decode is replaced (train) or left out (test), never raised: bad_images.py
+    train_loader = DataLoader(SeededSamples(SkipBadImages(train_set, refill=True)), batch_sampler=batches, num_workers=workers, collate_fn=collate_fn,
                               persistent_workers=workers > 0, worker_init_fn=seed_worker, generator=batches.loader_generator)
     eval_sampler = ShardSampler(len(test_set), rank, world) if distributed else SequentialSampler(test_set)
-    test_loader = DataLoader(test_set, batch_size=max(1, cfg["batch_size"]), sampler=eval_sampler, num_workers=workers,
+    test_loader = DataLoader(SkipBadImages(test_set, refill=False), batch_size=max(1, cfg["batch_size"]), sampler=eval_sampler, num_workers=workers,
                              collate_fn=collate_fn, worker_init_fn=seed_worker, generator=torch.Generator().manual_seed(cfg["seed"]))
     return train_loader, test_loader, batches
 
@@ -224,6 +222,8 @@ def save_prediction_pictures(model, test_set, device, out_dir: Path, class_names
     with torch.no_grad():
         for i in range(min(count, len(test_set))):
             image, target = test_set[i]
+            if image is None:  # unreadable (test_set is a SkipBadImages view): left out, counted elsewhere
+                continue
             prediction = model([image.to(device)])[0]
             picture = draw_detections(image, prediction, class_names, score_threshold=0.5)
             save_picture(picture, folder / f"{names[i] if names else target['image_id']}.png")
@@ -261,40 +261,30 @@ def _pct(value, digits: int = 2) -> str:
 
 def _summary_line(result: dict) -> str:
     return (f"AP@0.5 (area) {_pct(result.get('mAP50_area'))} | AP@0.5 (VOC07 11-pt) {_pct(result.get('mAP50_voc07'))}"
-            f" | box accuracy {_pct(result.get('box_accuracy'))} (coverage {_pct(result.get('box_coverage'), 1)}%)")
+            f" | box accuracy {_pct(result.get('box_accuracy'))} (coverage {_pct(result.get('box_coverage'), 1)}%)"
+            + images_note(result, " | "))
 
 
 class RunEvaluation:
     """The evaluation a run does every ``eval_every`` epochs: the metrics, their TensorBoard
     scalars and HL diagnostics, the prediction pictures, and the ``[eval]`` line (rank 0)."""
 
-    def __init__(self, cfg: dict, test_set, test_loader, device, class_names, amp: bool, progress: bool, writer, say) -> None:
+    def __init__(self, cfg: dict, test_set, test_loader, device, class_names, amp: bool, progress: bool, writer, say,
+                 bad_images: Optional[dict] = None) -> None:
         self.cfg, self.test_set, self.test_loader, self.device = cfg, test_set, test_loader, device
         self.class_names, self.amp, self.progress, self.writer, self.say = class_names, amp, progress, writer, say
+        self.bad_images = bad_images or {}  # split -> BadImageTracker, logged with each evaluation
 
     def __call__(self, model, step: int, epoch: Optional[int] = None) -> dict:
         result, embedding = _evaluate(self.cfg, model, self.test_loader, self.device, self.class_names, self.amp, self.progress)
         if epoch is not None and dist_utils.is_main_process():
             log_evaluation(self.writer, result, embedding, model, self.class_names, step, self.cfg)
+            for name, tracker in self.bad_images.items():
+                self.writer.add_scalar(f"data/bad_images_{name}", tracker.counts()["bad_images"], step)
             log_prediction_pictures(self.writer, model, self.test_set, self.device, self.class_names, step,
                                     self.cfg.get("tensorboard_pictures", 4))
             self.say(f"[eval] epoch {epoch}: " + _summary_line(result))
         return result
-
-
-_PROBLEM_WORDS = {"skipped image": ("image skipped", "images skipped"), "dropped object": ("object dropped", "objects dropped"),
-                  "clipped box": ("box clipped to its image", "boxes clipped to their images")}
-
-
-def data_problems_line(name: str, dataset) -> Optional[str]:
-    """What the loader did to ``dataset`` at load time, by kind ("2 boxes clipped to their
-    images", not "skipped": a clipped box is kept), or None when it did nothing."""
-    problems = getattr(dataset, "skipped", None)
-    if not problems:
-        return None
-    counts = problems.counts()
-    parts = [f"{n} {_PROBLEM_WORDS.get(action, (action, action))[n != 1]}" for action, n in sorted(counts.items())]
-    return f"[data] {name}: {len(dataset)} images; at load time: {', '.join(parts)} (tools/check_dataset.py lists them)"
 
 
 def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True) -> dict:
@@ -324,7 +314,12 @@ def _run_training(cfg: dict, resume: Optional[str], progress: bool) -> dict:
         line = data_problems_line(name, ds)
         if line:
             say(line)
+    # unusable images: counted at load and while running, the run stops past data.max_bad_images;
+    # every rank logs the files it meets (its own shard), so no say() here
+    bad_images = {name: BadImageTracker(name, ds, cfg["data"].get("max_bad_images"))
+                  for name, ds in (("train", train_set), ("test", test_set))}
     train_loader, test_loader, batches = build_loaders(cfg, train_set, test_set, distributed)
+    train_loader, test_loader = bad_images["train"].wrap(train_loader), bad_images["test"].wrap(test_loader)
     steps_per_epoch = len(batches) if cfg.get("max_steps_per_epoch") is None else min(len(batches), cfg["max_steps_per_epoch"])
     warmup_steps = int(round(cfg.get("warmup_epochs", 0) * steps_per_epoch))
 
@@ -346,10 +341,11 @@ def _run_training(cfg: dict, resume: Optional[str], progress: bool) -> dict:
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(out_dir / "tb"))
-    evaluation = RunEvaluation(cfg, test_set, test_loader, device, class_names, use_amp, progress, writer, say)
+    evaluation = RunEvaluation(cfg, SkipBadImages(test_set, refill=True), test_loader, device, class_names, use_amp,
+                               progress, writer, say, bad_images)
     trainer = Trainer(cfg, model, optimizer, epoch_scheduler, train_loader, batches, device, evaluation=evaluation,
                       out_dir=out_dir, train_model=ddp_model, scaler=scaler, writer=writer,
-                      checkpoint_extras={"class_names": class_names}, progress=progress, say=say)
+                      checkpoint_extras={"class_names": class_names, "categories": train_set.categories}, progress=progress, say=say)
     try:
         if resume:
             trainer.restore(resume)
@@ -366,10 +362,13 @@ def _run_training(cfg: dict, resume: Optional[str], progress: bool) -> dict:
     if main:
         say(format_table(result))
         save_report(result, out_dir, name="eval")
-        pictures = save_prediction_pictures(model, test_set, device, out_dir, class_names, cfg.get("prediction_pictures", 6))
-        summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout")},
+        pictures = save_prediction_pictures(model, SkipBadImages(test_set, refill=False), device, out_dir, class_names,
+                                            cfg.get("prediction_pictures", 6))
+        summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout",
+                                                               "num_images", "num_images_listed")},
                    "history": trainer.history, "train_log": trainer.train_log, "elapsed_s": result["elapsed_s"], "step": trainer.step,
-                   "environment": environment(device, bool(cfg.get("deterministic")), dist_utils.get_world_size())}
+                   "environment": environment(device, bool(cfg.get("deterministic")), dist_utils.get_world_size()),
+                   "bad_images": {name: tracker.counts() for name, tracker in bad_images.items()}}
         (out_dir / "metrics.json").write_text(json.dumps(summary, indent=1, default=float))
         say("[done] " + _summary_line(result))
         say(f"[done] run folder {out_dir} (metrics.json, eval.csv/json, checkpoint.pt, tb/); prediction pictures in {pictures}")

@@ -8,7 +8,9 @@ ProblemLog; DetectionDataset turns a record into the sample contract:
             in 1..C, image_id int, difficult bool [N], orig_size int64 [2] = (H0, W0),
             size int64 [2] = (H, W), orig_boxes float32 [N, 4] (original image coordinates)
 
-Label k names classes[k - 1]; 0 is background and never a label.
+Label k names classes[k - 1] (categories[k - 1] with its id, hl_detect/data/categories.py);
+0 is background and never a label. `num_listed` is how many images the annotation lists, so a
+report can say "N of M images" when some were skipped.
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .categories import make_categories
 from .checks import SKIPPED_IMAGE, DatasetError, ProblemLog
-from .image_io import read_image
+from .image_io import read_image, read_image_size
 
 
 @dataclass
@@ -50,16 +53,38 @@ def finalize_records(records: list[ImageRecord], *, keep_difficult: bool, remove
             r = r.select(~r.difficult)
         if remove_empty and len(r.labels) == 0:
             log.add(r.path, "no objects to train on (none annotated, or all difficult/crowd/"
-                            "dropped)", SKIPPED_IMAGE)
+                            "dropped)", SKIPPED_IMAGE, "no objects")
             continue
         if verify_images:
             try:
                 check_decodes(r)
             except DatasetError as e:
-                log.add(r.path, e.problem, SKIPPED_IMAGE)
+                log.add(r.path, e.problem, SKIPPED_IMAGE, "unreadable image")
                 continue
         out.append(r)
     return out
+
+
+def image_size_from_header(path, width: int, height: int, log: ProblemLog,
+                           check: bool = True) -> tuple[int, int] | None:
+    """(H, W) of an image from its header only (PIL opens lazily, no pixels are decoded).
+
+    width/height: what the annotation says (<= 0: not given, the header decides). With
+    `check`, a header that disagrees with the annotation skips the image (counted): its boxes
+    were drawn on another picture. None when the image is skipped (logged).
+    """
+    if not check and width > 0 and height > 0:
+        return height, width
+    try:
+        h, w = read_image_size(path)
+    except DatasetError as e:
+        log.add(path, e.problem, SKIPPED_IMAGE, "unreadable image")
+        return None
+    if width > 0 and height > 0 and (h, w) != (height, width):
+        log.add(path, f"annotation says {width}x{height} (WxH) but the image is {w}x{h}",
+                SKIPPED_IMAGE, "size mismatch")
+        return None
+    return h, w
 
 
 def check_decodes(record: ImageRecord) -> np.ndarray:
@@ -76,9 +101,15 @@ class DetectionDataset(torch.utils.data.Dataset):
     hl_detect.data.transforms (None: no resize, no augmentation)."""
 
     def __init__(self, records: list[ImageRecord], classes: list[str], transforms=None,
-                 skipped: ProblemLog | None = None, source: str = ""):
+                 skipped: ProblemLog | None = None, source: str = "",
+                 categories: list[dict] | None = None, num_listed: int | None = None):
         self.records = records
         self.classes = list(classes)
+        self.categories = list(categories) if categories is not None else make_categories(self.classes)
+        if [c["name"] for c in self.categories] != self.classes:
+            raise ValueError("categories must name the classes in label order")
+        self.num_listed = len(records) if num_listed is None else int(num_listed)
+        self.ignored_categories: dict[str, int] = {}  # "id 7 'x'" -> objects left out as asked
         self.transforms = transforms
         self.skipped = skipped if skipped is not None else ProblemLog()
         self.source = source

@@ -25,8 +25,11 @@ _SYNTHETIC_KW = ("num_classes", "num_train", "num_test", "seed", "image_size")
 
 def build_dataset(kind: str, root, split: str, train: bool, transforms=None, **kw):
     """Build a dataset; kw go to the loader (keep_difficult, remove_empty, verify_images,
-    strict; COCO/RPC: ann_file, img_dir, num_classes; synthetic: layout and the generator's
-    num_classes, num_train, num_test, num_val, seed, image_size)."""
+    strict, check_sizes, collect_fatal; model_categories (a model's: labels follow it, COCO by
+    id, VOC by name) and ignore_unknown_categories; COCO/RPC: ann_file, img_dir, num_classes,
+    categories (a subset of ids), category_level; synthetic: layout and the generator's
+    num_classes, num_train, num_test, num_val, seed, image_size). Run configs go through
+    hl_detect/data/splits.py, which adds per-split settings."""
     try:
         return _build(kind, root, split, train, transforms, **kw)
     except DatasetError as error:

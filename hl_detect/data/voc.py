@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import DetectionDataset, ImageRecord, finalize_records
-from .checks import SKIPPED_IMAGE, DROPPED_OBJECT, DatasetError, ProblemLog, safe_join, sanitize_boxes
-from .image_io import read_image_size
+from .base import DetectionDataset, ImageRecord, finalize_records, image_size_from_header
+from .categories import make_categories, name_to_label
+from .checks import (DROPPED_OBJECT, FATAL, SKIPPED_IMAGE, DatasetError, ProblemLog,
+                     missing_file_reason, safe_join, sanitize_boxes)
 
 # The devkit's order; label k is VOC_CLASSES[k - 1].
 VOC_CLASSES = (
@@ -60,15 +61,17 @@ def voc_image_id(folder: str, name: str, fallback: int) -> int:
 
 
 def parse_voc_xml(xml_path: Path, class_to_label: dict[str, int], log: ProblemLog):
-    """-> (width, height, boxes, labels, difficult, filename) or None when the file is unusable
-    (logged). Unknown class names raise DatasetError: a wrong class list must never train."""
+    """-> (width, height, boxes, labels, difficult, names, filename, unknown) or None when the
+    file is unusable (logged). `unknown` lists the names of objects whose class is not in
+    class_to_label; they are left out here and reported by the caller (a wrong class list
+    must never train, nor be scored as another class)."""
     try:
         root = ET.parse(xml_path).getroot()
     except FileNotFoundError:
-        log.add(xml_path, "annotation file not found", SKIPPED_IMAGE)
+        log.add(xml_path, "annotation file not found", SKIPPED_IMAGE, "annotation file not found")
         return None
     except ET.ParseError as e:
-        log.add(xml_path, f"malformed XML ({e})", SKIPPED_IMAGE)
+        log.add(xml_path, f"malformed XML ({e})", SKIPPED_IMAGE, "malformed annotation")
         return None
 
     def num(node, tag):
@@ -79,17 +82,17 @@ def parse_voc_xml(xml_path: Path, class_to_label: dict[str, int], log: ProblemLo
         width, height = int(num(size, "width")), int(num(size, "height"))
     except (AttributeError, ValueError, TypeError):
         width = height = 0  # the caller reads the image header instead
-    boxes, labels, difficult, names = [], [], [], []
+    boxes, labels, difficult, names, unknown = [], [], [], [], []
     for k, obj in enumerate(root.findall("object")):
         name = (obj.findtext("name") or "").strip()
         if name not in class_to_label:
-            raise DatasetError(xml_path, f"object {k} has unknown class name {name!r} "
-                                         f"(known: {sorted(class_to_label)})")
+            unknown.append(name)
+            continue
         try:
             bb = obj.find("bndbox")
             box = voc_box_to_xyxy(num(bb, "xmin"), num(bb, "ymin"), num(bb, "xmax"), num(bb, "ymax"))
         except (AttributeError, ValueError, TypeError):
-            log.add(xml_path, f"object {k} '{name}': missing or non-numeric bndbox", DROPPED_OBJECT)
+            log.add(xml_path, f"object {k} '{name}': missing or non-numeric bndbox", DROPPED_OBJECT, "bad box")
             continue
         boxes.append(box)
         labels.append(class_to_label[name])
@@ -97,43 +100,59 @@ def parse_voc_xml(xml_path: Path, class_to_label: dict[str, int], log: ProblemLo
         names.append(name)
     return (width, height, np.asarray(boxes, np.float32).reshape(-1, 4),
             np.asarray(labels, np.int64), np.asarray(difficult, bool), names,
-            (root.findtext("filename") or "").strip())
+            (root.findtext("filename") or "").strip(), unknown)
 
 
-def load_voc_records(voc_dir: Path, image_set: str, classes, log: ProblemLog) -> list[ImageRecord]:
+def load_voc_records(voc_dir: Path, image_set: str, class_to_label: dict[str, int], log: ProblemLog,
+                     unknown: dict, check_sizes: bool = True) -> tuple[list[ImageRecord], int]:
+    """-> (records, images the split file lists); `unknown` gathers name -> [xml files]."""
     split_file = voc_dir / "ImageSets" / "Main" / f"{image_set}.txt"
     if not split_file.is_file():
         raise DatasetError(split_file, "split file not found (is the VOC tree complete? run "
                                        "datasets/check_voc_rpc_tree.py)")
     names = [ln.split()[0] for ln in split_file.read_text().splitlines() if ln.strip()]
-    class_to_label = {c: i + 1 for i, c in enumerate(classes)}
     records, seen = [], set()
     for pos, name in enumerate(names):
         xml_path = voc_dir / "Annotations" / f"{name}.xml"
         if name in seen:
-            log.add(split_file, f"duplicate image id {name!r} (kept the first)", SKIPPED_IMAGE)
+            log.add(split_file, f"duplicate image id {name!r} (kept the first)", SKIPPED_IMAGE,
+                    "duplicate listing")
             continue
         seen.add(name)
         parsed = parse_voc_xml(xml_path, class_to_label, log)
         if parsed is None:
             continue
-        width, height, boxes, labels, difficult, obj_names, filename = parsed
+        width, height, boxes, labels, difficult, obj_names, filename, lacking = parsed
+        for n in lacking:
+            unknown.setdefault(n, []).append(xml_path)
         image_path = voc_dir / "JPEGImages" / f"{name}.jpg"
         if not image_path.is_file() and filename:
             image_path = safe_join(voc_dir / "JPEGImages", filename) or image_path
         if not image_path.is_file():
-            log.add(image_path, "image file not found", SKIPPED_IMAGE)
+            reason, kind = missing_file_reason(image_path)
+            log.add(image_path, reason, SKIPPED_IMAGE, kind)
             continue
-        if width <= 0 or height <= 0:
-            try:
-                height, width = read_image_size(image_path)
-            except DatasetError as e:
-                log.add(image_path, e.problem, SKIPPED_IMAGE)
-                continue
+        size = image_size_from_header(image_path, width, height, log, check_sizes)
+        if size is None:
+            continue
+        height, width = size
         keep = sanitize_boxes(boxes, width, height, xml_path, log, obj_names)
         records.append(ImageRecord(image_path, voc_image_id(voc_dir.name, name, pos + 1),
                                    height, width, boxes[keep], labels[keep], difficult[keep]))
-    return records
+    return records, len(seen)
+
+
+def log_unknown_names(unknown: dict, num_known: int, log: ProblemLog, ignore: bool) -> None:
+    """Objects whose class name is not in the class list: fatal, or dropped and counted."""
+    for name, files in sorted(unknown.items()):
+        if ignore:
+            for f in files:
+                log.add(f, f"class name {name!r} is not one of the {num_known} known classes "
+                           f"(ignored as asked)", DROPPED_OBJECT, "unknown category (ignored)")
+        else:
+            log.add(files[0], f"unknown class name {name!r} in {len(files)} object(s) of "
+                              f"{len(set(files))} file(s) (first this one); not one of the "
+                              f"{num_known} known classes", FATAL, "unknown category")
 
 
 class VOCDetection(DetectionDataset):
@@ -141,21 +160,40 @@ class VOCDetection(DetectionDataset):
 
     root: the VOCdevkit folder for the named splits, else a VOC-style folder.
     train: sets the defaults keep_difficult=False and remove_empty=True (eval: True, False).
+    classes: the names labels 1..C stand for; `model_categories` (a trained model's,
+    hl_detect/data/categories.py) replace them, matched by name. An object of another class is fatal unless
+    `ignore_unknown_categories` (then dropped and counted). check_sizes / collect_fatal: as
+    COCODetection.
     """
 
     def __init__(self, root, split: str, train: bool, transforms=None, classes=VOC_CLASSES,
                  keep_difficult: bool | None = None, remove_empty: bool | None = None,
-                 verify_images: bool = False, strict: bool = False):
+                 verify_images: bool = False, strict: bool = False,
+                 model_categories: list[dict] | None = None, ignore_unknown_categories: bool = False,
+                 check_sizes: bool = True, collect_fatal: bool = False):
         root = Path(root)
         if not root.is_dir():
             raise DatasetError(root, "VOC root folder not found")
+        categories = list(model_categories) if model_categories is not None else make_categories(classes)
+        try:
+            class_to_label = name_to_label(categories, "the class list")
+        except ValueError as e:
+            raise DatasetError(root, str(e)) from None
         parts = VOC_SPLITS.get(split) or [(None, split)]
         log = ProblemLog(strict)
-        records = []
+        records, listed, unknown = [], 0, {}
         for folder, image_set in parts:
-            records += load_voc_records(root / folder if folder else root, image_set, classes, log)
+            got, n = load_voc_records(root / folder if folder else root, image_set, class_to_label,
+                                      log, unknown, check_sizes)
+            records, listed = records + got, listed + n
+        log_unknown_names(unknown, len(categories), log, ignore_unknown_categories)
         records = finalize_records(
             records, keep_difficult=(not train) if keep_difficult is None else keep_difficult,
             remove_empty=train if remove_empty is None else remove_empty, log=log,
             verify_images=verify_images)
-        super().__init__(records, list(classes), transforms, log, f"{root}:{split}")
+        if not collect_fatal:
+            log.raise_if_fatal(f"{root}:{split}")
+        super().__init__(records, [c["name"] for c in categories], transforms, log, f"{root}:{split}",
+                         categories=categories, num_listed=listed)
+        if ignore_unknown_categories:
+            self.ignored_categories = {repr(n): len(files) for n, files in sorted(unknown.items())}

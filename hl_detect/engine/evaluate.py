@@ -1,6 +1,8 @@
 """``evaluate``: run a detector over a loader and feed the DetectionEvaluator.
 
-Predictions come back in the coordinates of the images the loader gave; the evaluator
+The result also says how many images the split lists (``num_images_listed``) beside the
+``num_images`` scored, and which were unusable (``bad_images``), so a report can say
+"N of M images". Predictions come back in the coordinates of the images the loader gave; the evaluator
 maps them to the original image size (targets carry ``orig_size``/``size``). The same
 pass optionally collects ground-truth RoI features for the TensorBoard projector and the
 hypersphere diagnostics.
@@ -12,6 +14,7 @@ from typing import Optional
 import torch
 from tqdm import tqdm
 
+from ..data.bad_images import image_coverage
 from ..distributed import is_main_process
 from .embeddings import gt_roi_features
 from .train_loop import move_to
@@ -52,5 +55,6 @@ def evaluate(
         bar.update(1)
     bar.close()
     result = evaluator.compute()
+    result.update(image_coverage(loader))
     embedding = (torch.cat(feats)[:collect_features], torch.cat(labels)[:collect_features]) if feats else None
     return result, embedding

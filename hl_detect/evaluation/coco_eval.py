@@ -47,9 +47,12 @@ def coco_ap(dets, gts, num_classes, image_ids=None, class_names=None, coco_gt=No
         coco_gt = coco_ground_truth(gts, num_classes, image_ids, class_names)
     if len(dets.scores) == 0:  # loadRes cannot take an empty result list
         return {"AP": 0.0, "AP50": 0.0, "AP75": 0.0, "stats": [0.0] * 12}
-    rows = np.column_stack([dets.images, _xywh(dets.boxes), dets.scores, dets.labels])
+    # a list of dicts, not loadRes's [N, 7] array: that one is float64 and would round image
+    # ids above 2**53 (RPC's are 13 digits; others are larger) onto other images
+    results = [{"image_id": int(i), "category_id": int(c), "bbox": b.tolist(), "score": float(s)}
+               for i, c, b, s in zip(dets.images, dets.labels, _xywh(dets.boxes), dets.scores)]
     with contextlib.redirect_stdout(io.StringIO()):
-        coco_dt = coco_gt.loadRes(rows)
+        coco_dt = coco_gt.loadRes(results)
         coco_eval = COCOeval(coco_gt, coco_dt, iouType="bbox")
         coco_eval.evaluate()
         coco_eval.accumulate()

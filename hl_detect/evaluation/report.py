@@ -33,6 +33,17 @@ def table_rows(result):
     return rows
 
 
+def images_note(result, prefix=""):
+    """"scored on N of M images (K unreadable)" when fewer images were scored than the split
+    lists (skipped at load or while running, or --max-images), else ""."""
+    n, m = result.get("num_images"), result.get("num_images_listed")
+    if n is None or m is None or n >= m:
+        return ""
+    bad = (result.get("bad_images") or {}).get("bad_images")
+    why = f" ({bad} unusable: see bad_images in the JSON report)" if bad else ""
+    return f"{prefix}scored on {n} of {m} images{why}"
+
+
 def format_table(result):
     rows = [[r[0], _pct(r[1]), _pct(r[2]), _pct(r[3]), str(r[4])] for r in table_rows(result)]
     widths = [max(len(str(x)) for x in col) for col in zip(COLUMNS, *rows)]
@@ -42,6 +53,8 @@ def format_table(result):
     out += [line(r) for r in rows[:-1]] + [out[1], line(rows[-1])]
     out.append(f"box coverage {_pct(result['box_coverage'])}  "
                f"mAP@[.5:.95] (devkit matching) {_pct(result['mAP_50_95'])}")
+    if images_note(result):
+        out.append(images_note(result))
     if "coco" in result:
         c = result["coco"]
         out.append(f"COCO AP {_pct(c['AP'])}  AP50 {_pct(c['AP50'])}  AP75 {_pct(c['AP75'])}")
@@ -50,11 +63,22 @@ def format_table(result):
     return "\n".join(out)
 
 
+CSV_DIGITS = 6  # fractions to 1e-6: what the table can mean, without float noise (1.0000000000000002)
+
+
+def _csv_cell(x):
+    if x is None:
+        return ""
+    if isinstance(x, float):
+        return round(x, CSV_DIGITS)
+    return x
+
+
 def write_csv(result, path):
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
-        writer.writerows([["" if x is None else x for x in r] for r in table_rows(result)])
+        writer.writerows([[_csv_cell(x) for x in r] for r in table_rows(result)])
 
 
 def write_json(result, path):

@@ -47,3 +47,26 @@ def write_coco(path, images, annotations, categories):
     Path(path).write_text(json.dumps(dict(images=images, annotations=annotations,
                                           categories=categories)))
     return Path(path)
+
+
+def break_image(path, how):
+    """Damage an image file in place so its header still reads (except "zero-byte"):
+    "corrupt-jpeg": headers kept, scan data replaced by zeros (PIL: cannot load this image);
+    "truncated-png": the second half cut off; "zero-byte": an empty file."""
+    path = Path(path)
+    if how == "zero-byte":
+        path.write_bytes(b"")
+        return path
+    img = Image.open(path).convert("RGB")
+    buf = __import__("io").BytesIO()
+    if how == "corrupt-jpeg":
+        img.save(buf, format="JPEG")
+        data = buf.getvalue()
+        data = data[: data.index(b"\xff\xda")] + b"\x00" * 200
+    elif how == "truncated-png":
+        img.save(buf, format="PNG")
+        data = buf.getvalue()[: len(buf.getvalue()) // 2]
+    else:
+        raise ValueError(how)
+    path.write_bytes(data)
+    return path

@@ -44,12 +44,13 @@ def test_checker_on_bad_voc_tree(tmp_path):
     rc, out = run("tools/check_dataset.py", "--kind", "voc", "--root", tmp_path / "VOCdevkit",
                   "--split", "voc07_test")
     assert rc == 1, out
-    assert "[FATAL]" in out and "000002.jpg" in out and "cannot read image" in out
+    assert "[skipped image] unreadable image: 1" in out and "000002.jpg: cannot read image header" in out
     assert "000003.jpg: image file not found" in out and "wholly outside" in out
-    assert "difficult/crowd: 1" in out and "RESULT: FAILED" in out
+    assert "images: 1 usable of 3 listed" in out and "difficult/crowd: 1" in out
+    assert "RESULT: FAILED" in out and "2 of 3 images unusable, more than max_bad_images allows (0)" in out
     tool = load_tool()
     args = tool.get_args_parser().parse_args(["--kind", "voc", "--root", str(tmp_path / "VOCdevkit"),
-                                              "--split", "voc07_test", "--no-decode"])
+                                              "--split", "voc07_test", "--no-decode", "--max-bad-images", "2"])
     assert tool.main(args) == 0
 
 

@@ -12,7 +12,7 @@ def test_dataset_configs_resolve_with_paper_settings():
         assert cfg["lr"] == 1e-4 and cfg["lr_gamma"] == 0.6 and cfg["lr_step_epochs"] == 10
         assert cfg["epochs"] == 100 and cfg["warmup_epochs"] == 5
         assert cfg["data"]["resize"]["image_size"] == 600 and cfg["loss"] == "hl"
-    assert read_config_file(dataset_config_path("voc0712"))["data"]["train_split"] == "voc0712"
+    assert read_config_file(dataset_config_path("voc0712"))["data"]["train"]["split"] == "voc0712"
     demo = read_config_file(dataset_config_path("demo"))
     assert demo["data"]["kind"] == "synthetic" and demo["model"]["weights_backbone"] is None
 

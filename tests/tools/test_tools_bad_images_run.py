@@ -1,0 +1,51 @@
+"""A training run with a corrupt JPEG, a truncated PNG and a zero-byte file in the middle of
+its training set: it finishes, names each file in the log, and records the counts in
+metrics.json and TensorBoard; with the default limit (1 % of 8 images = 0) it stops at
+once with a clear error."""
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from tiny_runs import run_tool, tiny_args
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+from data_helpers import break_image  # noqa: E402
+
+# the VOC layout names every image .jpg; PIL reads a file by its content, so 000004 is a PNG
+BROKEN = {"000003.jpg": "corrupt-jpeg", "000004.jpg": "truncated-png", "000005.jpg": "zero-byte"}
+
+
+def damaged_copy(tiny_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    for name, how in BROKEN.items():
+        break_image(data / "JPEGImages" / name, how)
+    return data
+
+
+def test_run_survives_bad_images_and_counts_them(tiny_data, tmp_path):
+    from test_tools_train_cli import tensorboard_tags
+
+    data, run = damaged_copy(tiny_data, tmp_path), tmp_path / "run"
+    # batch 1, whole epoch: every training image is drawn once
+    proc = run_tool("train_det.py", *tiny_args(data, run, "--epochs", "1", "--set", "batch_size=1",
+                                               "--set", "max_steps_per_epoch=null", "--set", "data.max_bad_images=3"))
+    out = proc.stdout
+    assert "[data] train: 7 of 8 images; at load time: 1 image skipped (unreadable image)" in out
+    skipped = [line for line in out.splitlines() if "skipped unreadable image" in line]
+    assert len(skipped) == 2 and "000003.jpg" in out and "000004.jpg" in out
+    assert "[data] train: 1 unusable at load: " in out and "000005.jpg" in out
+    assert "[done] AP@0.5" in out
+    counts = json.loads((run / "metrics.json").read_text())["bad_images"]["train"]
+    assert (counts["bad_images"], counts["at_load"], counts["while_running"], counts["of"]) == (3, 1, 2, 8)
+    assert sorted(Path(f).name for f in counts["files"]) == sorted(BROKEN)
+    assert "data/bad_images_train" in tensorboard_tags(run / "tb")["scalars"]
+
+
+def test_default_limit_stops_before_training(tiny_data, tmp_path):
+    data, run = damaged_copy(tiny_data, tmp_path), tmp_path / "run"
+    proc = run_tool("train_det.py", *tiny_args(data, run, "--epochs", "1"), check=False)
+    assert proc.returncode == 2
+    assert "1 of 8 images of the train split cannot be used, more than max_bad_images allows (0)" in proc.stderr
+    assert "000005.jpg" in proc.stderr and not (run / "checkpoint.pt").exists()
