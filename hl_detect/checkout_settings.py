@@ -41,21 +41,44 @@ class CheckoutSettings:
 
 def checkout_settings(cfg: dict, threshold: Optional[float] = None, count_rule: Optional[str] = None,
                       agnostic_iou: Optional[float] = None, thresholds_file=None,
-                      per_class: bool = False) -> CheckoutSettings:
-    """The settings to count with; ``per_class`` takes the file's per-class thresholds."""
+                      per_class: bool = False, num_classes: Optional[int] = None) -> CheckoutSettings:
+    """The settings to count with; ``per_class`` takes the file's per-class thresholds, which
+    must be ``num_classes`` finite numbers when that is given."""
+    if per_class and not thresholds_file and threshold is None:
+        raise ConfigError("per-class thresholds come from a thresholds file, and none was given",
+                          hint="pass --thresholds RUN/checkout_thresholds.json (eval_det.py --checkout --sweep writes it)")
     chosen = load_thresholds(thresholds_file) if thresholds_file else {}
+    if chosen and count_rule and chosen.get("count_rule") and count_rule != chosen["count_rule"]:
+        # a threshold chosen for one count rule says nothing about another
+        raise ConfigError(f"{thresholds_file}: its thresholds were chosen for count rule {chosen['count_rule']!r}, "
+                          f"not {count_rule!r}", hint="drop --count-rule, or write a file for that rule with "
+                          f"eval_det.py --checkout --sweep --count-rule {count_rule}")
     rule = count_rule or chosen.get("count_rule") or cfg.get("checkout_count_rule") or "per_class"
-    iou = agnostic_iou if agnostic_iou is not None else chosen.get(
-        "agnostic_iou", cfg.get("checkout_agnostic_iou", DEFAULT_AGNOSTIC_IOU))
+    iou = agnostic_iou if agnostic_iou is not None else chosen.get("agnostic_iou")
+    if iou is None:  # a per_class file stores none: the config's (or the default) applies
+        iou = cfg.get("checkout_agnostic_iou", DEFAULT_AGNOSTIC_IOU)
     if threshold is not None:
         thr, source = float(threshold), "the command line"
     elif chosen:
-        key = "class_thresholds" if per_class else "threshold"
-        thr = np.asarray(chosen[key], dtype=np.float64) if per_class else float(chosen[key])
+        thr = _class_thresholds(chosen, thresholds_file, num_classes) if per_class else float(chosen["threshold"])
         source = f"{thresholds_file} ({'per class, ' if per_class else ''}chosen on {chosen.get('chosen_on', 'val')})"
     else:
         thr, source = float(cfg.get("checkout_threshold", 0.5)), "the run's config"
     return CheckoutSettings(thr, source, check_count_rule(rule), float(iou if iou is not None else DEFAULT_AGNOSTIC_IOU))
+
+
+def _class_thresholds(chosen: dict, path, num_classes: Optional[int]) -> np.ndarray:
+    values = chosen.get("class_thresholds")
+    try:
+        thr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        thr = np.asarray([])
+    if values is None or thr.ndim != 1 or not np.isfinite(thr).all() or (num_classes and len(thr) != num_classes):
+        have = "none" if values is None else f"{np.size(thr)} values"
+        raise ConfigError(f"{path}: per-class thresholds must be {num_classes or 'C'} finite numbers, one per class; "
+                          f"the file has {have}",
+                          hint="use the file that eval_det.py --checkout --sweep wrote for this run")
+    return thr
 
 
 def default_val_split(cfg: dict) -> Optional[str]:

@@ -116,6 +116,20 @@ def _val_split(cfg, args, split):
     return val_split
 
 
+def _check_val_is_not_train(cfg, val_dataset) -> None:
+    """Thresholds chosen on training images would be tuned on what the model fit: refuse."""
+    from hl_detect.data import DatasetError
+    from hl_detect.data.splits import build_split, check_disjoint
+    from hl_detect.errors import UserError
+
+    try:
+        train = build_split(cfg, "train", train=False)
+    except (DatasetError, UserError):  # the training data is not on this machine: nothing to compare
+        print("[eval] the training split is not readable here, so val was not checked against it")
+        return
+    check_disjoint(train, val_dataset, bool(cfg["data"].get("allow_train_test_overlap", False)), which="val")
+
+
 def main(args: argparse.Namespace) -> dict:
     import json
 
@@ -138,6 +152,8 @@ def main(args: argparse.Namespace) -> dict:
     options = {k: v for k, v in (("ann_file", args.ann_file), ("img_dir", args.img_dir)) if v}
     dataset = _dataset(cfg, split, "test", categories, args, options)
     val_dataset = _dataset(cfg, val_split, "val", categories, args) if val_split else None
+    if val_dataset is not None:
+        _check_val_is_not_train(cfg, val_dataset)
     counting = checkout_settings(cfg, args.checkout_threshold, args.count_rule, args.agnostic_iou)
     options = dict(checkout=checkout, checkout_threshold=counting.threshold, checkout_count_rule=counting.count_rule,
                    checkout_agnostic_iou=counting.agnostic_iou)

@@ -117,7 +117,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     model, cfg, class_names = load_model_from_checkpoint(args.checkpoint, device)
     categories = read_model_categories(args.checkpoint, class_names)
     counting = checkout_settings(cfg, args.score_threshold, args.count_rule, args.agnostic_iou, args.thresholds,
-                                 per_class=args.per_class_thresholds)
+                                 per_class=args.per_class_thresholds, num_classes=len(class_names))
     print(f"[predict] counting items with {counting.describe()}")
     transform = build_eval_transforms(**(cfg["data"].get("resize") or {}))
     run_dir = Path(args.checkpoint) if Path(args.checkpoint).is_dir() else Path(args.checkpoint).parent

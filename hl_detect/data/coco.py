@@ -163,8 +163,9 @@ class COCODetection(DetectionDataset):
                     "unknown category")
         if not ignore:
             counts = Counter(a.get("category_id") for a in annotations)
-            for c in unknown:
-                log.add(ann_file, f"category {describe(c)} ({counts.get(c['id'], 0)} objects) is not one "
+            # a category listed with no object (a full RPC table over a subset model) mislabels nothing
+            for c in (c for c in unknown if counts.get(c["id"], 0) > 0):
+                log.add(ann_file, f"category {describe(c)} ({counts[c['id']]} objects) is not one "
                                   f"of the model's {num_model} categories", FATAL, "unknown category")
         self.unknown_annotations = {a["id"] for a in annotations
                                     if a.get("category_id") not in self.cat_id_to_label}

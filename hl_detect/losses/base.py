@@ -40,6 +40,8 @@ class ClassificationLoss(nn.Module):
     name = "softmax"
     #: tensors (buffers or parameters) that stay float32 under ``.half()`` / ``.to(bfloat16)``
     float32_state: tuple[str, ...] = ()
+    #: the same for float64 tensors (running sums that must not round)
+    float64_state: tuple[str, ...] = ()
     #: the group a stateful loss all-reduces its class sums over (None: the whole world);
     #: ``hl_detect.bind_process_group(ddp_model)`` sets it to DDP's own group
     process_group = None
@@ -74,11 +76,12 @@ class ClassificationLoss(nn.Module):
         # keep their float32 values and take only the device the conversion chose
         # .data: an alias of the old storage, which survives both a buffer's replacement
         # and a parameter's in-place ``param.data = ...``
-        before = {name: getattr(self, name).data for name in self.float32_state if getattr(self, name, None) is not None}
+        kept = {**{n: torch.float32 for n in self.float32_state}, **{n: torch.float64 for n in self.float64_state}}
+        before = {name: getattr(self, name).data for name in kept if getattr(self, name, None) is not None}
         result = super()._apply(fn, recurse)
         for name, old in before.items():
             new = getattr(self, name)
-            if new.dtype != torch.float32 and old.dtype == torch.float32:
+            if new.dtype != kept[name] and old.dtype == kept[name]:
                 new.data = old.to(device=new.device)
         return result
 

@@ -71,6 +71,7 @@ class HypersphereLoss(ClassificationLoss):
 
     name = "hl"
     float32_state = ("centers",)
+    float64_state = ("center_sum",)
 
     def __init__(
         self,
@@ -122,9 +123,12 @@ class HypersphereLoss(ClassificationLoss):
         self.register_buffer("num_updates", torch.zeros((), dtype=torch.int64))
         self.register_buffer("class_updates", torch.zeros(num_centers, dtype=torch.int64))
         self.register_buffer("num_steps", torch.zeros((), dtype=torch.int64))
+        # sum_l c_l for the separation term of the present-rows update (K > R), kept exactly in
+        # step with the centers and saved with them, so a resumed run continues bit for bit
+        self.register_buffer("center_sum", torch.zeros(feature_dim, dtype=torch.float64))
         self._host_steps = 0
         self._mirror_of = self._buffer_stamp()
-        self._total, self._total_stamp = None, None  # sum of the centers, see _center_total
+        self._sum_stamp = self._centers_stamp()  # center_sum matches the centers as of this stamp
 
     def _buffer_stamp(self) -> tuple[int, int]:
         """(identity, version) of the num_steps buffer: host-side, changes on any write."""
@@ -198,31 +202,41 @@ class HypersphereLoss(ClassificationLoss):
         with torch.autocast(device_type=features.device.type, enabled=False):
             if self.centers.shape[0] > features.shape[0] and not is_distributed():
                 # more classes than RoIs (a large catalogue): rewrite only the present rows
-                total = self._center_total()
                 rows, values, present, change = present_center_update(
-                    self.centers, count, features, labels, self.label_offset, total, self.radius, self.beta, self.phi)
+                    self.centers, count, features, labels, self.label_offset, self._current_center_sum(),
+                    self.radius, self.beta, self.phi)
                 self.centers.index_copy_(0, rows, values)
-                total += change
-                self._total_stamp = self._centers_stamp()
+                self.center_sum += change
             else:
                 sums, counts = class_sums(features, labels, self.centers.shape[0], self.label_offset)
                 # one collective: [K, d + 1] = per-class feature sums and counts, summed over ranks
                 sums, counts = self.sum_over_ranks(sums, counts)
                 self.centers.copy_(update_centers(self.centers, count, sums, counts, self.radius, self.beta, self.phi))
+                self.center_sum.copy_(self.centers.sum(dim=0, dtype=torch.float64))
                 present = counts > 0
+            self._sum_stamp = self._centers_stamp()
         self.num_updates += 1
         self.class_updates += present.to(self.class_updates.dtype)
+
+    def _apply(self, fn, recurse=True):
+        # a move (.to(device), .cuda()) carries center_sum along with the centers: still in step
+        in_step = getattr(self, "_sum_stamp", None) == self._centers_stamp()
+        result = super()._apply(fn, recurse)
+        if in_step:
+            self._sum_stamp = self._centers_stamp()
+        return result
 
     def _centers_stamp(self) -> tuple:
         return id(self.centers), self.centers._version, self.centers.device
 
     @torch.compiler.disable
-    def _center_total(self) -> Tensor:
-        """sum_l c_l [d] in float64 for the present-rows update, kept up to date by it and
-        recomputed exactly whenever anything else wrote the centers (load, broadcast, .to())."""
-        if getattr(self, "_total", None) is None or self._total_stamp != self._centers_stamp():
-            self._total = self.centers.double().sum(dim=0)
-        return self._total
+    def _current_center_sum(self) -> Tensor:
+        """``center_sum``, recomputed exactly if anything but an update or a load wrote the
+        centers since (the buffer's version counter tells, without a device read)."""
+        if self._sum_stamp != self._centers_stamp():
+            self.center_sum.copy_(self.centers.sum(dim=0, dtype=torch.float64))
+            self._sum_stamp = self._centers_stamp()
+        return self.center_sum
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
         if prefix + "centers" in state_dict and prefix + "class_updates" not in state_dict:
@@ -232,6 +246,10 @@ class HypersphereLoss(ClassificationLoss):
             seen = state_dict[prefix + "centers"].norm(dim=1) > 0
             global_count = state_dict.get(prefix + "num_updates", torch.zeros((), dtype=torch.int64))
             state_dict[prefix + "class_updates"] = torch.where(seen, global_count, torch.zeros_like(global_count))
+        if prefix + "centers" in state_dict and prefix + "center_sum" not in state_dict:
+            # written before the running sum existed: the exact sum of the loaded centers
+            state_dict = dict(state_dict)
+            state_dict[prefix + "center_sum"] = state_dict[prefix + "centers"].sum(dim=0, dtype=torch.float64)
         absent = [prefix + name for name in ("centers", "num_updates", "class_updates", "num_steps") if prefix + name not in state_dict]
         if absent:
             # torch reports them as missing keys (an error under strict=True); say why and what to do
@@ -243,6 +261,7 @@ class HypersphereLoss(ClassificationLoss):
                 stacklevel=2,
             )
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        self._sum_stamp = self._centers_stamp()  # the loaded sum belongs to the loaded centers
         if prefix + "num_steps" in state_dict:
             # one host read at load time (never inside a step) to resume the warm-up/HL(k) schedule
             self._host_steps = int(state_dict[prefix + "num_steps"])

@@ -77,6 +77,15 @@ def test_category_the_model_lacks_is_an_error_naming_file_and_category(tmp_path)
         assert [ds.classes[label - 1] for label in t["labels"].tolist()] == expected[t["image_id"]]
 
 
+def test_category_listed_without_objects_is_not_an_error(tmp_path):
+    """A full category table over a subset model (RPC's 200 SKUs, a 3-class model): nothing to mislabel."""
+    model = from_coco(TRAIN_CATS)
+    ann = coco_set(tmp_path, "test", TRAIN_CATS + [dict(id=5, name="5_gum", supercategory="food")],
+                   {"a.jpg": [103, 7], "b.jpg": [77]})
+    ds = COCODetection(ann, tmp_path / "img", train=False, model_categories=model)
+    assert ds.classes == [c["name"] for c in model] and len(ds) == 2
+
+
 def test_same_id_under_another_name_is_fatal(tmp_path):
     renamed = [dict(TRAIN_CATS[0], name="103_water")] + TRAIN_CATS[1:]
     ann = coco_set(tmp_path, "test", renamed, {"a.jpg": [103]})

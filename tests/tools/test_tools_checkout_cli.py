@@ -45,6 +45,12 @@ def test_sweep_refuses_to_choose_on_the_test_split(tiny_run):
     assert proc.returncode == 2 and "tuning on test" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_sweep_refuses_to_choose_on_training_images(tiny_run):
+    run, _ = tiny_run
+    proc = run_tool("eval_det.py", run, "--workers", "0", "--no-progress", "--sweep", "--val-split", "train", check=False)
+    assert proc.returncode == 2 and "the val split shares" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_predict_names_by_relative_path_skips_broken_images(tiny_run, tmp_path):
     run, data = tiny_run
     trays = tmp_path / "trays"

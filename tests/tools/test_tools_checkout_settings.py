@@ -23,7 +23,7 @@ def test_precedence_command_line_then_file_then_config_then_defaults(tmp_path):
                                 "class_thresholds": [0.3, 0.6], "chosen_on": "val"}))
     s = checkout_settings(cfg, thresholds_file=tmp_path)  # a folder: its checkout_thresholds.json
     assert (s.threshold, s.count_rule) == (0.35, "per_class") and "chosen on val" in s.source
-    assert s.agnostic_iou == 0.5  # the file's rule has no IoU: the default, not None
+    assert s.agnostic_iou == 0.6  # the file's rule has no IoU: the config's, not None
     s = checkout_settings(cfg, thresholds_file=path, per_class=True)
     assert s.threshold.tolist() == [0.3, 0.6] and "per class" in s.source
     s = checkout_settings(cfg, threshold=0.9, count_rule="per_class", thresholds_file=path)
@@ -39,6 +39,24 @@ def test_bad_thresholds_files_are_user_errors(tmp_path):
         checkout_settings({}, thresholds_file=tmp_path / "bad.json")
     with pytest.raises(ConfigError, match="count rule"):
         checkout_settings({"checkout_count_rule": "per-class"})
+
+
+def test_thresholds_file_must_fit_the_rule_and_the_classes(tmp_path):
+    path = tmp_path / "checkout_thresholds.json"
+    path.write_text(json.dumps({"count_rule": "per_class", "agnostic_iou": None, "threshold": 0.35,
+                                "class_thresholds": [0.3, 0.6], "chosen_on": "val"}))
+    with pytest.raises(ConfigError, match="chosen for count rule 'per_class', not 'agnostic'"):
+        checkout_settings({}, count_rule="agnostic", thresholds_file=path)
+    assert checkout_settings({}, count_rule="per_class", thresholds_file=path).threshold == 0.35
+    with pytest.raises(ConfigError, match="3 finite numbers.*has 2 values"):
+        checkout_settings({}, thresholds_file=path, per_class=True, num_classes=3)
+    assert checkout_settings({}, thresholds_file=path, per_class=True, num_classes=2).threshold.tolist() == [0.3, 0.6]
+    for bad in (None, [0.3, float("nan")], [[0.3, 0.6]]):
+        path.write_text(json.dumps({"count_rule": "per_class", "threshold": 0.35, "class_thresholds": bad}))
+        with pytest.raises(ConfigError, match="per-class thresholds must be"):
+            checkout_settings({}, thresholds_file=path, per_class=True, num_classes=2)
+    with pytest.raises(ConfigError, match="come from a thresholds file"):
+        checkout_settings({}, per_class=True)
 
 
 def test_default_val_split():
