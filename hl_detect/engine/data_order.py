@@ -12,6 +12,11 @@ same way, without reading the batches already done, with any number of loader wo
 - the loader workers (the "worker seed rule"): the DataLoader's own generator is reseeded with
   SeedSequence([seed, rank, epoch]) at each epoch, torch seeds worker w with that draw + w, and
   ``seed_worker`` seeds NumPy and Python from it, as torch's reproducibility notes describe.
+  Caveat: with persistent workers torch draws the workers' base seed only when the loader's
+  iterator is first created, so after epoch 0 the workers keep epoch 0's seeds, and a run
+  resumed at epoch e starts them from epoch e's. The built-in transforms do not care (each
+  sample reseeds Python, NumPy and albumentations itself); a user transform that draws from
+  torch's global generator inside a worker is not covered by the exact-resume guarantee.
 """
 from __future__ import annotations
 
