@@ -345,7 +345,9 @@ def _run_training(cfg: dict, resume: Optional[str], progress: bool) -> dict:
                                progress, writer, say, bad_images)
     trainer = Trainer(cfg, model, optimizer, epoch_scheduler, train_loader, batches, device, evaluation=evaluation,
                       out_dir=out_dir, train_model=ddp_model, scaler=scaler, writer=writer,
-                      checkpoint_extras={"class_names": class_names, "categories": train_set.categories}, progress=progress, say=say)
+                      checkpoint_extras={"class_names": class_names, "categories": train_set.categories},
+                      stateful={f"bad_images_{name}": tracker for name, tracker in bad_images.items()},
+                      progress=progress, say=say)
     try:
         if resume:
             trainer.restore(resume)

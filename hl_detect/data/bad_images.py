@@ -101,6 +101,15 @@ class BadImageTracker:
         raise DatasetError(f"{len(self.files)} of {self.total} images of the {self.name} split cannot be "
                            f"used, more than max_bad_images allows ({self.limit}):\n  {shown}")
 
+    def state_dict(self) -> dict:
+        return {"files": dict(self.files)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """A resumed run keeps counting from where it stopped (and against the same limit)."""
+        for file, problem in (state.get("files") or {}).items():
+            self.files.setdefault(file, problem)
+        self._check()
+
     def wrap(self, loader) -> "TrackedLoader":
         return TrackedLoader(loader, self)
 

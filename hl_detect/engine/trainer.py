@@ -45,17 +45,21 @@ class Trainer:
         logging the run wants); the trainer keeps the history and the epoch lines.
     train_model: what the steps run (the DDP wrapper under torchrun); ``model`` is what is saved.
     checkpoint_extras: more entries for every checkpoint (e.g. ``class_names``).
+    stateful: objects whose ``state_dict()`` goes into every checkpoint (read when it is
+        written) and whose ``load_state_dict`` runs on restore (e.g. the bad-image counts).
     """
 
     def __init__(self, cfg: dict, model: torch.nn.Module, optimizer, epoch_scheduler, train_loader,
                  batches: EpochBatches, device: torch.device, *, evaluation: Callable[..., dict],
                  out_dir, train_model: Optional[torch.nn.Module] = None, scaler=None, writer=None,
-                 checkpoint_extras: Optional[dict] = None, progress: bool = True, say: Callable = print) -> None:
+                 checkpoint_extras: Optional[dict] = None, stateful: Optional[dict] = None,
+                 progress: bool = True, say: Callable = print) -> None:
         self.cfg, self.model, self.optimizer, self.epoch_scheduler = cfg, model, optimizer, epoch_scheduler
         self.train_model = train_model or model
         self.train_loader, self.batches, self.device, self.evaluation = train_loader, batches, device, evaluation
         self.out_dir, self.scaler, self.writer, self.progress, self.say = Path(out_dir), scaler, writer, progress, say
         self.extras = dict(checkpoint_extras or {})
+        self.stateful = dict(stateful or {})  # name -> object with state_dict()/load_state_dict(), saved live
         self.main = dist_utils.is_main_process()
         self.iter_warmup = IterWarmup(optimizer, cfg.get("lr_warmup_iters", 0) or 0)
         self.schedule = CheckpointSchedule(cfg.get("checkpoint_every_minutes", 10), cfg.get("checkpoint_every_steps", 0))
@@ -129,7 +133,8 @@ class Trainer:
                 "step_in_epoch": 0 if self.epoch_complete else self.batches_done,
                 "epoch_stats": None if self.epoch_complete else self.stats.state_dict(),
                 "data_order": self.batches.state_dict(), "rng": rng,
-                "config": self.cfg, "history": self.history, "train_log": self.train_log, **self.extras}
+                "config": self.cfg, "history": self.history, "train_log": self.train_log,
+                "stateful": {name: obj.state_dict() for name, obj in self.stateful.items()}, **self.extras}
 
     def save(self, collective: bool = True) -> Optional[Path]:
         """Write the checkpoint (rank 0). ``collective``: every rank is here, so every rank's
@@ -162,6 +167,9 @@ class Trainer:
         self.epoch_complete = bool(ckpt.get("epoch_complete", True))
         self.batches_done = 0 if self.epoch_complete else int(ckpt["step_in_epoch"])
         self.stats = EpochStats.from_state(None if self.epoch_complete else ckpt.get("epoch_stats"))
+        for name, obj in self.stateful.items():
+            if name in (ckpt.get("stateful") or {}):
+                obj.load_state_dict(ckpt["stateful"][name])
         inexact = self._restore_random_state(ckpt)
         start = self.epoch + 1 if self.epoch_complete else self.epoch
         self.say(f"[resume] {path}: epoch {start}, step {self.step}" + (f" (+{self.batches_done} batches done)" if self.batches_done else ""))

@@ -49,6 +49,18 @@ def test_training_refills_with_the_next_readable_image(tmp_path, workers):
     assert (c["bad_images"], c["at_load"], c["while_running"], c["of"]) == (3, 0, 3, 8)
 
 
+def test_counts_survive_a_checkpoint_and_keep_the_limit(tmp_path):
+    ds = make_set(tmp_path, break_first=False)
+    first = BadImageTracker("train", ds, max_bad_images=3, say=lambda *_: None)
+    batches(ds, first, refill=True)
+    state = first.state_dict()
+    resumed = BadImageTracker("train", ds, max_bad_images=3, say=lambda *_: None)
+    resumed.load_state_dict(state)
+    assert resumed.counts() == first.counts()  # the files met before the kill are still counted
+    with pytest.raises(DatasetError, match="3 of 8 images"):  # and still count toward the limit
+        BadImageTracker("train", ds, max_bad_images=2, say=lambda *_: None).load_state_dict(state)
+
+
 def test_run_stops_past_the_limit_naming_the_files(tmp_path):
     ds = make_set(tmp_path, break_first=False)
     tracker = BadImageTracker("train", ds, max_bad_images=2, say=lambda *_: None)

@@ -41,6 +41,9 @@ def test_run_survives_bad_images_and_counts_them(tiny_data, tmp_path):
     assert (counts["bad_images"], counts["at_load"], counts["while_running"], counts["of"]) == (3, 1, 2, 8)
     assert sorted(Path(f).name for f in counts["files"]) == sorted(BROKEN)
     assert "data/bad_images_train" in tensorboard_tags(run / "tb")["scalars"]
+    import torch  # the checkpoint carries them, so a resumed run keeps counting from here
+    ckpt = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert sorted(Path(f).name for f in ckpt["stateful"]["bad_images_train"]["files"]) == sorted(BROKEN)
 
 
 def test_default_limit_stops_before_training(tiny_data, tmp_path):
