@@ -31,7 +31,7 @@ from .data import (
     create_aspect_ratio_groups,
 )
 from .data.bad_images import BadImageTracker, SkipBadImages
-from .data.categories import make_categories
+from .data.categories import checkpoint_categories
 from .data.splits import build_datasets, build_eval_dataset  # noqa: F401 (build_eval_dataset: eval tools)
 from .data.splits import describe_split as data_problems_line
 from .engine import center_stats, evaluate, load_checkpoint
@@ -110,7 +110,7 @@ def load_run(path, device: torch.device):
     class_names = ckpt.get("class_names")
     if not class_names:
         raise CheckpointError(f"{path}: the checkpoint has no class_names; was it written by hl_detect?")
-    categories = ckpt.get("categories") or make_categories(class_names)
+    categories = checkpoint_categories(ckpt)
     model = build_model_from_config(cfg, len(categories), pretrained=False)
     try:
         model.load_state_dict(ckpt["model"])

@@ -62,12 +62,11 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def stored_categories(run: str) -> list[dict]:
     """The categories a checkpoint stores (names only for checkpoints older than that)."""
-    from hl_detect.data.categories import make_categories
+    from hl_detect.data.categories import checkpoint_categories
     from hl_detect.engine.checkpoint import load_checkpoint
 
     path = Path(run) / "checkpoint.pt" if Path(run).is_dir() else Path(run)
-    ckpt = load_checkpoint(path)
-    return ckpt.get("categories") or make_categories(ckpt.get("class_names") or [])
+    return checkpoint_categories(load_checkpoint(path))
 
 
 def main(args) -> int:

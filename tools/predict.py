@@ -103,21 +103,21 @@ def detections_json(prediction, categories, min_score: float) -> list[dict]:
 
 
 def main(args: argparse.Namespace) -> list[dict]:
-    from hl_detect.categories import read_model_categories
+    from hl_detect.categories import till_categories
     from hl_detect.checkout_settings import checkout_settings
     from hl_detect.data import DatasetError, build_eval_transforms
     from hl_detect.output_names import relative_names
     from hl_detect.receipt import format_receipt, make_receipt
     from hl_detect.receipt_picture import render_receipt_picture, save_receipt_picture
-    from hl_detect.runner import load_model_from_checkpoint, select_device
+    from hl_detect.runner import load_run, select_device
 
     images = list_images(args.inputs, args.recursive)  # a mistyped path fails before the model loads
     names = relative_names(images)
     device = select_device(args.device)
-    model, cfg, class_names = load_model_from_checkpoint(args.checkpoint, device)
-    categories = read_model_categories(args.checkpoint, class_names)
+    model, cfg, stored = load_run(args.checkpoint, device)
+    categories = till_categories(stored)
     counting = checkout_settings(cfg, args.score_threshold, args.count_rule, args.agnostic_iou, args.thresholds,
-                                 per_class=args.per_class_thresholds, num_classes=len(class_names))
+                                 per_class=args.per_class_thresholds, num_classes=len(categories))
     print(f"[predict] counting items with {counting.describe()}")
     transform = build_eval_transforms(**(cfg["data"].get("resize") or {}))
     run_dir = Path(args.checkpoint) if Path(args.checkpoint).is_dir() else Path(args.checkpoint).parent

@@ -76,3 +76,9 @@ def coco_label_map(model_categories, json_categories) -> tuple[dict[int, int], l
             else:
                 unknown.append(c)
     return mapping, unknown, disagree
+
+
+def checkpoint_categories(checkpoint: dict) -> list[dict]:
+    """A checkpoint's categories in label order; names only (id None) for one written before
+    they were stored, which evaluation then matches by name."""
+    return list(checkpoint.get("categories") or make_categories(checkpoint.get("class_names") or []))

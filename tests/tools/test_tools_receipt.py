@@ -2,7 +2,8 @@
 and text forms; the model's categories from a checkpoint, with the 1..C fallback."""
 import torch
 
-from hl_detect.categories import Category, model_categories, read_model_categories
+from hl_detect.categories import Category, fallback_categories, till_categories
+from hl_detect.data.categories import make_categories
 from hl_detect.receipt import format_receipt, make_receipt
 
 NAMES = ["cola", "chips", "soap"]
@@ -48,13 +49,12 @@ def test_empty_tray():
     assert "(empty tray)" in format_receipt(receipt) and "0 items" in format_receipt(receipt)
 
 
-def test_model_categories_stored_and_fallback(tmp_path):
-    assert model_categories({}, NAMES) == [Category(1, 1, "cola"), Category(2, 2, "chips"), Category(3, 3, "soap")]
-    stored = {"categories": [{"id": 40, "name": "cola", "supercategory": "drink"},
-                             {"id": 3, "name": "chips", "supercategory": "snack"},
-                             {"id": 7, "name": "soap", "supercategory": "home"}]}
-    assert model_categories(stored, NAMES)[0] == Category(1, 40, "cola", "drink")
-    parallel = {"category_ids": [40, 3, 7], "supercategories": ["drink", "snack", "home"]}
-    assert model_categories(parallel, NAMES) == model_categories(stored, NAMES)
-    torch.save({"model": {"w": torch.zeros(2)}, **stored}, tmp_path / "checkpoint.pt")
-    assert read_model_categories(tmp_path, NAMES)[2] == Category(3, 7, "soap", "home")
+def test_till_categories_stored_and_fallback():
+    expected_fallback = [Category(1, 1, "cola"), Category(2, 2, "chips"), Category(3, 3, "soap")]
+    assert fallback_categories(NAMES) == expected_fallback
+    # a checkpoint without ids (VOC, or older): the data layer's names-only dicts -> labels as ids
+    assert till_categories(make_categories(NAMES)) == expected_fallback
+    stored = [{"id": 40, "name": "cola", "supercategory": "drink"}, {"id": 3, "name": "chips", "supercategory": "snack"},
+              {"id": 7, "name": "soap", "supercategory": "home"}]
+    assert till_categories(stored) == [Category(1, 40, "cola", "drink"), Category(2, 3, "chips", "snack"),
+                                       Category(3, 7, "soap", "home")]
