@@ -88,6 +88,7 @@ class Trainer:
             max_steps=max(0, self.steps_in_epoch() - self.batches_done), clip_grad_norm=self.cfg.get("clip_grad_norm"),
             on_step_end=self._after_step, progress=self.progress, stats=self.stats,
         )
+        self.epoch_lr = self.optimizer.param_groups[0]["lr"]  # the lr this epoch ended with, for its line
         self.epoch_scheduler.step()
         self.epoch_complete = True
         self.train_log.append({"epoch": epoch, "step": self.step, **means})
@@ -201,7 +202,7 @@ class Trainer:
                 for epoch in range(start, self.cfg["epochs"]):
                     means = self.train_epoch(epoch)
                     evaluated = self.evaluate(epoch) if self._evaluate_now(epoch) else None
-                    self.say(epoch_line(epoch, means, self.optimizer.param_groups[0]["lr"],
+                    self.say(epoch_line(epoch, means, self.epoch_lr,
                                         self.stats.images_per_second() * dist_utils.get_world_size(), evaluated))
                     if self.writer is not None:
                         for key, value in means.items():
