@@ -28,12 +28,13 @@ def test_bench_step_prints_ratio_and_memory():
     assert len(medians(stdout, "hl(k=10)/stock")) == 2
     # HL keeps per-RoI vectors and a copy of the centers for backward (the copy lets a later
     # in-place center update happen before this step's backward: gradient accumulation);
-    # its state is the centers, the per-class update counts and two counters
+    # its state is the centers, the per-class update counts, two counters and the float64
+    # running sum of the centers (d values)
     saved = re.search(r"hl\(k=1\): saved for backward .*\(([+-]\d+) B vs stock\), buffers ([+-]\d+) B", stdout)
     assert saved, stdout
     num_rois, centers = 2 * 16, 20 * 1024 * 4
     assert 0 <= int(saved.group(1)) <= centers + 16 * num_rois
-    assert int(saved.group(2)) == centers + 20 * 8 + 2 * 8
+    assert int(saved.group(2)) == centers + 20 * 8 + 2 * 8 + 1024 * 8
 
 
 def test_bench_hl_terms_prints_ratio():
