@@ -71,11 +71,7 @@ def test_hml_replaces_loss_classifier_in_faster_rcnn():
 
 def test_arcface_plus_hml_reweights_the_margin_logits():
     loss = build_classification_loss("arcface+hml", 4, 8, arcface={"scale": 16.0})
-    assert isinstance(loss, ComposedLoss) and isinstance(hypersphere_loss_of_parts(loss)["hml"], HardMiningLoss)
+    assert isinstance(loss, ComposedLoss) and isinstance(loss.parts["hml"], HardMiningLoss)
     features, weight, labels = small_problem()
     margin_logits = loss.training_logits(16.0 * F.normalize(features, dim=1) @ F.normalize(weight, dim=1).t(), features, labels)
     assert abs(loss.classifier_loss(margin_logits, labels).item() - slow_hml(margin_logits, labels)) < 1e-4  # float32 margins
-
-
-def hypersphere_loss_of_parts(loss):
-    return dict(loss.parts.items())
