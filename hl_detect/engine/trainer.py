@@ -16,7 +16,10 @@ machine and thread count (tests/tools/test_tools_exact_resume.py kills a run wit
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import signal
+import time
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -31,6 +34,7 @@ from .lr_warmup import IterWarmup
 from .train_loop import EpochStats, NonFiniteLossError, train_one_epoch
 
 CHECKPOINT = "checkpoint.pt"
+EPOCH_CHECKPOINTS = "epochs"  # keep_epoch_checkpoints: <run>/epochs/epoch_NNN.pt, one per finished epoch
 EVAL_KEYS = ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage")
 
 
@@ -70,6 +74,9 @@ class Trainer:
         self.train_log: list[dict] = []  # per-epoch loss means and the HL/CE gradient ratio
         self.result: dict = {}
         self.stop_signal: Optional[int] = None
+        # wall seconds spent in fit() (steps and evaluations), summed over resumed sessions:
+        # the time axis of a learning curve (tools/checkout_curve.py)
+        self.seconds_before, self.fit_started = 0.0, None
 
     # -- one epoch --------------------------------------------------------------------------
 
@@ -135,7 +142,12 @@ class Trainer:
                 "epoch_stats": None if self.epoch_complete else self.stats.state_dict(),
                 "data_order": self.batches.state_dict(), "rng": rng,
                 "config": self.cfg, "history": self.history, "train_log": self.train_log,
-                "stateful": {name: obj.state_dict() for name, obj in self.stateful.items()}, **self.extras}
+                "stateful": {name: obj.state_dict() for name, obj in self.stateful.items()},
+                "train_seconds": self.train_seconds(), **self.extras}
+
+    def train_seconds(self) -> float:
+        running = time.monotonic() - self.fit_started if self.fit_started is not None else 0.0
+        return self.seconds_before + running
 
     def save(self, collective: bool = True) -> Optional[Path]:
         """Write the checkpoint (rank 0). ``collective``: every rank is here, so every rank's
@@ -148,6 +160,18 @@ class Trainer:
             path = save_checkpoint(self.state_dict(rng), self.out_dir / CHECKPOINT)
         self.schedule.saved()
         return path
+
+    def keep_epoch_checkpoint(self, epoch: int, path: Optional[Path]) -> None:
+        """With ``keep_epoch_checkpoints``, copy the end-of-epoch checkpoint to
+        epochs/epoch_NNN.pt (as torchvision's references keep model_N.pth), so every epoch can
+        be evaluated later; written to a temporary name and renamed, like the checkpoint."""
+        if path is None or not self.cfg.get("keep_epoch_checkpoints", False):
+            return
+        target = self.out_dir / EPOCH_CHECKPOINTS / f"epoch_{epoch:03d}.pt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
 
     def restore(self, path) -> None:
         """Continue from a checkpoint file or run folder: after this, ``fit`` trains on exactly
@@ -165,6 +189,7 @@ class Trainer:
         warmup = ckpt.get("lr_warmup") or {"count": min(self.step, self.iter_warmup.iters), "base": self.epoch_scheduler.get_last_lr()}
         self.iter_warmup.load_state_dict(warmup)
         self.history, self.train_log = list(ckpt.get("history", [])), list(ckpt.get("train_log", []))
+        self.seconds_before = float(ckpt.get("train_seconds", 0.0))
         self.epoch_complete = bool(ckpt.get("epoch_complete", True))
         self.batches_done = 0 if self.epoch_complete else int(ckpt["step_in_epoch"])
         self.stats = EpochStats.from_state(None if self.epoch_complete else ckpt.get("epoch_stats"))
@@ -197,6 +222,7 @@ class Trainer:
     def fit(self) -> dict:
         """Train the remaining epochs; returns the last evaluation (evaluating once if none ran)."""
         start = self.epoch + 1 if self.epoch_complete else self.epoch
+        self.fit_started = time.monotonic()
         try:
             with self._stop_on_signals():
                 for epoch in range(start, self.cfg["epochs"]):
@@ -207,7 +233,7 @@ class Trainer:
                     if self.writer is not None:
                         for key, value in means.items():
                             self.writer.add_scalar(f"epoch/{key}", value, epoch)
-                    self.save()
+                    self.keep_epoch_checkpoint(epoch, self.save())
                     dist_utils.barrier()
                     if self.stop_signal is not None:  # arrived during evaluation: the epoch is saved
                         raise SystemExit(self._stopped(epoch_saved=True))

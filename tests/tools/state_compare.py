@@ -18,8 +18,9 @@ def assert_same(a, b, where="checkpoint"):
         assert a == b, f"{where}: {a!r} != {b!r}"
 
 
-def assert_same_run(ours, reference, ignore=("config",)):
-    """Every entry of two final checkpoints but ``ignore`` (the config's output_dir differs)."""
+def assert_same_run(ours, reference, ignore=("config", "train_seconds")):
+    """Every entry of two final checkpoints but ``ignore`` (the config's output_dir differs,
+    and the wall time a run took is not part of its state)."""
     assert set(ours) == set(reference)
     for key in sorted(set(ours) - set(ignore)):
         assert_same(ours[key], reference[key], key)

@@ -1,0 +1,54 @@
+"""A learning curve of the checkout metrics: one row per checkpoint, its threshold chosen on
+validation data and its numbers reported on test (tools/checkout_curve.py builds the rows
+from eval_det.py --sweep reports)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+COLUMNS = ("checkpoint", "epoch", "step", "train min", "threshold", "val cAcc", "test cAcc", "test ACD",
+           "test mCCD", "test mCIoU", "box acc.", "AP50")
+
+
+def curve_row(path: Path, result: dict, rule: str, ckpt: dict) -> dict:
+    """One checkpoint's line: where it is in training and its val-chosen checkout numbers."""
+    rows = result["checkout"]["selection"]["rules"][rule]["rows"]
+    chosen = next(r for r in rows if r["source"] == "chosen on val")
+    seconds = ckpt.get("train_seconds")
+    return {"checkpoint": str(path), "epoch": int(ckpt["epoch"]), "step": int(ckpt["step"]),
+            "epoch_complete": bool(ckpt.get("epoch_complete", True)),
+            "train_seconds": None if seconds is None else float(seconds), "count_rule": rule,
+            "threshold": chosen["threshold"], "val_cAcc": chosen["val"]["cAcc"], "test_cAcc": chosen["test"]["cAcc"],
+            "test_ACD": chosen["test"]["ACD"], "test_mCCD": chosen["test"]["mCCD"], "test_mCIoU": chosen["test"]["mCIoU"],
+            "box_accuracy": result.get("box_accuracy"), "mAP50_area": result.get("mAP50_area")}
+
+
+def first_meeting(rows: list[dict], target_cacc=None, target_mciou=None):
+    """The first row (in training order) whose test cAcc and mCIoU reach the targets."""
+    for row in sorted(rows, key=lambda r: r["step"]):
+        if (target_cacc is None or row["test_cAcc"] >= target_cacc) and \
+                (target_mciou is None or row["test_mCIoU"] >= target_mciou):
+            return row
+    return None
+
+
+def format_curve(rows: list[dict]) -> str:
+    pct = lambda x: "-" if x is None else f"{100 * x:.2f}"
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for r in sorted(rows, key=lambda r: r["step"]):
+        minutes = "-" if r["train_seconds"] is None else f"{r['train_seconds'] / 60:.1f}"
+        epoch = str(r["epoch"]) + ("" if r["epoch_complete"] else " (part)")
+        cells = [Path(r["checkpoint"]).name, epoch, str(r["step"]), minutes, f"{r['threshold']:.2f}",
+                 pct(r["val_cAcc"]), pct(r["test_cAcc"]), f"{r['test_ACD']:.3f}", pct(r["test_mCCD"]),
+                 pct(r["test_mCIoU"]), pct(r["box_accuracy"]), pct(r["mAP50_area"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def target_line(rows, target_cacc, target_mciou) -> str:
+    want = " and ".join(f"test {name} >= {100 * v:g} %" for name, v in (("cAcc", target_cacc), ("mCIoU", target_mciou))
+                        if v is not None)
+    hit = first_meeting(rows, target_cacc, target_mciou)
+    if hit is None:
+        return f"target {want}: not reached by any checkpoint here"
+    when = "" if hit["train_seconds"] is None else f", {hit['train_seconds'] / 60:.1f} min of training"
+    return f"target {want}: first reached at epoch {hit['epoch']} (step {hit['step']}{when}), {Path(hit['checkpoint']).name}"
