@@ -35,7 +35,8 @@ from .data.categories import checkpoint_categories
 from .data.splits import build_datasets, build_eval_dataset  # noqa: F401 (build_eval_dataset: eval tools)
 from .data.splits import describe_split as data_problems_line
 from .engine import center_stats, evaluate, load_checkpoint
-from .engine.data_order import EpochBatches, SeededSamples, seed_worker
+from .engine.data_order import EpochBatches, SeededSamples
+from .engine.worker_signals import worker_init
 from .engine.reproducibility import environment, reproducible
 from .engine.trainer import CHECKPOINT, Trainer
 from .errors import CheckpointError, ConfigError, as_user_error
@@ -141,10 +142,10 @@ def build_loaders(cfg: dict, train_set, test_set, distributed: bool):
     workers = cfg["data"].get("workers", 0)
     # an image that fails to decode is replaced (train) or left out (test), never raised: bad_images.py
     train_loader = DataLoader(SeededSamples(SkipBadImages(train_set, refill=True)), batch_sampler=batches, num_workers=workers, collate_fn=collate_fn,
-                              persistent_workers=workers > 0, worker_init_fn=seed_worker, generator=batches.loader_generator)
+                              persistent_workers=workers > 0, worker_init_fn=worker_init, generator=batches.loader_generator)
     eval_sampler = ShardSampler(len(test_set), rank, world) if distributed else SequentialSampler(test_set)
     test_loader = DataLoader(SkipBadImages(test_set, refill=False), batch_size=max(1, cfg["batch_size"]), sampler=eval_sampler, num_workers=workers,
-                             collate_fn=collate_fn, worker_init_fn=seed_worker, generator=torch.Generator().manual_seed(cfg["seed"]))
+                             collate_fn=collate_fn, worker_init_fn=worker_init, generator=torch.Generator().manual_seed(cfg["seed"]))
     return train_loader, test_loader, batches
 
 
