@@ -28,6 +28,13 @@ def all_reduce_sum_(tensor: torch.Tensor, group=None) -> torch.Tensor:
     return tensor
 
 
+def all_reduce_max_(tensor: torch.Tensor, group=None) -> torch.Tensor:
+    """Elementwise max of ``tensor`` over the ranks of ``group`` (default: all), in place."""
+    if is_distributed():
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX, group=group)
+    return tensor
+
+
 def init_distributed(device_type: str) -> tuple[bool, int]:
     """Join the process group torchrun describes (RANK, WORLD_SIZE, LOCAL_RANK).
 

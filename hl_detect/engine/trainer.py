@@ -103,22 +103,42 @@ class Trainer:
 
     def _after_step(self, step: int) -> None:
         self.step, self.batches_done = step, self.batches_done + 1
-        if self.stop_signal is not None:
+        stop, due_by_time = self._agree(step)
+        if stop:
             raise _Interrupted()
-        if self.batches_done < self.steps_in_epoch() and self._checkpoint_due(step):
-            self.save()  # the epoch's last step is followed by the end-of-epoch checkpoint anyway
+        # the epoch's last step is followed by the end-of-epoch checkpoint anyway
+        if self.batches_done < self.steps_in_epoch() and (self.schedule.due_by_steps(step) or due_by_time):
+            self.save()
             self.say(f"[checkpoint] step {step} (epoch {self.epoch}, {self.batches_done} of {self.steps_in_epoch()} batches)")
 
-    def _checkpoint_due(self, step: int) -> bool:
-        if self.schedule.due_by_steps(step):  # the same step on every rank
-            return True
+    def _agree(self, step: int) -> tuple[bool, bool]:
+        """(stop now?, a checkpoint due by the clock?), the same answer on every rank.
+
+        Under DDP clocks differ between ranks and a signal may reach one rank only (a ``kill``
+        of rank 0) or all of them (torchrun, ``scancel``). Every rank listens, and every
+        ``log_every`` steps one all-reduce of (signal, clock) makes the ranks stop or save at
+        the same step, so an interrupted run still holds every rank's random state. No host
+        sync on the steps in between; a pre-emption's grace (torchrun, SLURM: 30 s) must cover
+        ``log_every`` steps."""
         if not dist_utils.is_distributed():
-            return self.schedule.due_by_time()
-        # clocks differ between ranks and all must save together: agree every log_every steps
+            return self.stop_signal is not None, self.schedule.due_by_time()
         if step % max(1, self.cfg.get("log_every", 20)):
-            return False
-        flag = torch.tensor([float(self.schedule.due_by_time())], device=self.device)
-        return bool(dist_utils.all_reduce_sum_(flag).item() > 0)
+            return False, False
+        signum, due = self._max_over_ranks([self.stop_signal or 0, float(self.schedule.due_by_time())])
+        return signum > 0, due > 0
+
+    def _max_over_ranks(self, values: list) -> list:
+        """``values`` reduced by max over the ranks; a stop signal seen anywhere becomes this rank's."""
+        flags = dist_utils.all_reduce_max_(torch.tensor(values, dtype=torch.float64, device=self.device)).tolist()
+        if flags[0] > 0 and self.stop_signal is None:
+            self.stop_signal = int(flags[0])
+        return flags
+
+    def _stop_at_epoch_end(self) -> bool:
+        """Did a signal arrive on any rank during the epoch's tail or its evaluation?"""
+        if dist_utils.is_distributed():
+            self._max_over_ranks([self.stop_signal or 0])
+        return self.stop_signal is not None
 
     # -- evaluation -------------------------------------------------------------------------
 
@@ -149,10 +169,10 @@ class Trainer:
         running = time.monotonic() - self.fit_started if self.fit_started is not None else 0.0
         return self.seconds_before + running
 
-    def save(self, collective: bool = True) -> Optional[Path]:
-        """Write the checkpoint (rank 0). ``collective``: every rank is here, so every rank's
-        random state is gathered; False (a signal reached rank 0 alone) keeps rank 0's only."""
-        rng = rng_state.gather() if collective else [rng_state.capture()] + [None] * (dist_utils.get_world_size() - 1)
+    def save(self) -> Optional[Path]:
+        """Write the checkpoint (rank 0), with every rank's random state: a collective, every
+        rank calls it at the same step (periodic ones and stops are agreed: _agree)."""
+        rng = rng_state.gather()
         path = None
         if self.main:
             if self.writer is not None:
@@ -210,7 +230,7 @@ class Trainer:
         if len(states) != world:
             return f"the checkpoint was written by {len(states)} processes, this run has {world}"
         if states[rank] is None:
-            return f"rank {rank}'s random state was not saved (a signal reached rank 0 alone)"
+            return f"rank {rank}'s random state was not saved (written at a stop by an older hl_detect, which saved rank 0's alone)"
         rng_state.restore(states[rank])
         order = ckpt.get("data_order") or {}
         if order.get("rule") != RULE or order.get("num_batches", len(self.batches.batch_sampler)) != len(self.batches.batch_sampler):
@@ -235,10 +255,10 @@ class Trainer:
                             self.writer.add_scalar(f"epoch/{key}", value, epoch)
                     self.keep_epoch_checkpoint(epoch, self.save())
                     dist_utils.barrier()
-                    if self.stop_signal is not None:  # arrived during evaluation: the epoch is saved
+                    if self._stop_at_epoch_end():  # arrived during evaluation: the epoch is saved
                         raise SystemExit(self._stopped(epoch_saved=True))
         except _Interrupted:
-            self.save(collective=not dist_utils.is_distributed())
+            self.save()  # every rank stopped at the same step (_agree): all random states
             raise SystemExit(self._stopped(epoch_saved=False))
         except NonFiniteLossError as error:
             last = self.out_dir / CHECKPOINT
@@ -257,12 +277,11 @@ class Trainer:
     @contextlib.contextmanager
     def _stop_on_signals(self):
         """SIGINT/SIGTERM ask for a stop at the end of the current step (then a checkpoint);
-        the previous handlers come back afterwards. Under DDP only rank 0 listens."""
+        the previous handlers come back afterwards. Under DDP every rank listens (see _agree)."""
         def on_signal(signum, frame):
             self.stop_signal = signum
 
-        listen = self.main or not dist_utils.is_distributed()
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)} if listen else {}
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
         finally:

@@ -14,7 +14,8 @@ import pytest
 
 from hl_detect.engine import load_checkpoint
 from hl_detect.engine.worker_signals import ignore_foreign_sigterm
-from tiny_runs import REPO, tiny_args
+from state_compare import assert_same_run
+from tiny_runs import REPO, run_tool, tiny_args
 
 needs_sigwaitinfo = pytest.mark.skipif(not hasattr(signal, "sigwaitinfo") or not hasattr(os, "killpg"),
                                        reason="the rule needs sigwaitinfo and process groups (Linux)")
@@ -44,6 +45,43 @@ def test_sigterm_to_the_process_group_saves_the_step_and_exits_143(tiny_data, tm
     assert "Traceback" not in text
     ckpt = load_checkpoint(run / "checkpoint.pt")
     assert ckpt["step"] >= 3 and not ckpt["epoch_complete"]  # the step in flight, not the periodic one
+
+
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+# 8 images, 2 ranks x batch 2: 2 steps per epoch; ranks agree on stops every step (log_every=1)
+DDP_RUN = ["--device", "cpu", "--set", "data.workers=1", "--set", "threads=1", "--set", "epochs=4",
+           "--set", "log_every=1", "--set", "eval_every=100", "--set", "data.aspect_ratio_group_factor=0",
+           "--set", "eval_coco=false", "--set", "projector=false", "--set", "prediction_pictures=0",
+           "--set", "tensorboard_pictures=0"]
+
+
+@needs_sigwaitinfo
+def test_sigterm_under_torchrun_stops_every_rank_at_one_step_and_resumes_exactly(tiny_data, tmp_path):
+    """torchrun forwards SIGTERM to every rank: all ranks stop at the same step, the checkpoint
+    holds both ranks' random state, and the resumed run ends bit-identical to an unbroken one."""
+    reference, run = tmp_path / "reference", tmp_path / "run"
+    run_tool("train_det.py", *tiny_args(tiny_data, reference, *DDP_RUN), launcher=TORCHRUN)
+
+    proc = subprocess.Popen([*TORCHRUN, str(REPO / "tools" / "train_det.py"), *tiny_args(tiny_data, run, *DDP_RUN)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    log = []
+    for line in proc.stdout:
+        log.append(line)
+        if line.startswith("[epoch 0]"):
+            os.killpg(proc.pid, signal.SIGTERM)  # torchrun, both ranks and their loader workers
+            break
+    log.append(proc.stdout.read())
+    proc.wait(timeout=120)
+    text = "".join(log)
+    assert "[interrupted] signal 15: saved a resumable checkpoint" in text, text[-3000:]
+    stopped = load_checkpoint(run / "checkpoint.pt")
+    assert 2 <= stopped["step"] < 8, text[-3000:]
+    assert len(stopped["rng"]) == 2 and all(state is not None for state in stopped["rng"])
+
+    resumed = run_tool("train_det.py", "--resume", run, "--no-progress", launcher=TORCHRUN)
+    assert "[resume]" in resumed.stdout and "not bit for bit" not in resumed.stdout
+    assert_same_run(load_checkpoint(run / "checkpoint.pt"), load_checkpoint(reference / "checkpoint.pt"))
 
 
 def _worker_like(ready):
