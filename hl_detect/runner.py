@@ -321,6 +321,8 @@ def _run_training(cfg: dict, resume: Optional[str], progress: bool) -> dict:
                   for name, ds in (("train", train_set), ("test", test_set))}
     train_loader, test_loader, batches = build_loaders(cfg, train_set, test_set, distributed)
     train_loader, test_loader = bad_images["train"].wrap(train_loader), bad_images["test"].wrap(test_loader)
+    for tracker in bad_images.values():  # one rank must not stop alone: the limit is checked at checkpoints
+        tracker.deferred = distributed
     steps_per_epoch = len(batches) if cfg.get("max_steps_per_epoch") is None else min(len(batches), cfg["max_steps_per_epoch"])
     warmup_steps = int(round(cfg.get("warmup_epochs", 0) * steps_per_epoch))
 

@@ -17,6 +17,13 @@ loader already skipped as unusable (missing, unreadable header, size mismatch), 
 DatasetError once they pass the limit: `max_bad_images` images, default 1 % of the split
 (an int is a count, a float below 1 a fraction). `tracker.counts()` is what a training loop
 logs (TensorBoard, metrics.json).
+
+Under DDP each rank meets the bad files of its own shard, and a limit checked by one rank
+alone would stop that rank mid-step while the others wait in a collective (a hang), or never
+trip at all when the files are spread over the ranks. So a distributed run makes its trackers
+``deferred``: ``add`` only records, and at every checkpoint the trainer calls ``sync()`` on
+every rank (the union of all ranks' files, a collective) and, once the checkpoint is written,
+``check()``, which then raises on every rank alike.
 """
 from __future__ import annotations
 
@@ -81,10 +88,11 @@ class BadImageTracker:
         skipped = getattr(dataset, "skipped", None)
         self.files = {p.file: p.reason for p in (skipped.bad_images() if skipped is not None else [])}
         self.at_load = len(self.files)
+        self.deferred = False  # True under DDP: the limit is checked at checkpoints (sync, check)
         if self.files:
             shown = ", ".join(list(self.files)[:5]) + (f" (+{len(self.files) - 5} more)" if len(self.files) > 5 else "")
             self.say(f"[data] {name}: {self.at_load} unusable at load: {shown}")
-        self._check()
+        self.check()
 
     def add(self, file: str, problem: str) -> None:
         if file in self.files:
@@ -92,9 +100,20 @@ class BadImageTracker:
         self.files[file] = problem
         self.say(f"[data] {self.name}: skipped unreadable image {file}: {problem} "
                  f"({len(self.files)} bad of {self.total}, limit {self.limit})")
-        self._check()
+        if not self.deferred:
+            self.check()
 
-    def _check(self) -> None:
+    def sync(self) -> None:
+        """Take in every rank's files (a collective under DDP: all ranks call it; else nothing)."""
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            parts = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(parts, dict(self.files))
+            for part in parts:
+                for file, problem in part.items():
+                    self.files.setdefault(file, problem)
+
+    def check(self) -> None:
+        """Raise DatasetError, naming the files, when they are more than the limit allows."""
         if len(self.files) <= self.limit:
             return
         shown = "\n  ".join(f"{f}: {p}" for f, p in list(self.files.items())[:10])
@@ -108,7 +127,7 @@ class BadImageTracker:
         """A resumed run keeps counting from where it stopped (and against the same limit)."""
         for file, problem in (state.get("files") or {}).items():
             self.files.setdefault(file, problem)
-        self._check()
+        self.check()
 
     def wrap(self, loader) -> "TrackedLoader":
         return TrackedLoader(loader, self)
@@ -158,11 +177,6 @@ def image_coverage(loader) -> dict:
         out["num_images_listed"] = int(listed)
     tracker = getattr(loader, "tracker", None)
     if isinstance(tracker, BadImageTracker):
-        files = dict(tracker.files)
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            parts = [None] * torch.distributed.get_world_size()
-            torch.distributed.all_gather_object(parts, files)
-            files = {f: p for part in parts for f, p in part.items()}
-        out["bad_images"] = {**tracker.counts(), "bad_images": len(files), "files": sorted(files),
-                             "while_running": len(files) - tracker.at_load}
+        tracker.sync()
+        out["bad_images"] = tracker.counts()
     return out

@@ -50,7 +50,9 @@ class Trainer:
     train_model: what the steps run (the DDP wrapper under torchrun); ``model`` is what is saved.
     checkpoint_extras: more entries for every checkpoint (e.g. ``class_names``).
     stateful: objects whose ``state_dict()`` goes into every checkpoint (read when it is
-        written) and whose ``load_state_dict`` runs on restore (e.g. the bad-image counts).
+        written) and whose ``load_state_dict`` runs on restore (e.g. the bad-image counts);
+        one with ``sync()``/``check()`` is merged over the ranks before each write and
+        checked after it (a collective).
     """
 
     def __init__(self, cfg: dict, model: torch.nn.Module, optimizer, epoch_scheduler, train_loader,
@@ -173,12 +175,17 @@ class Trainer:
         """Write the checkpoint (rank 0), with every rank's random state: a collective, every
         rank calls it at the same step (periodic ones and stops are agreed: _agree)."""
         rng = rng_state.gather()
+        shared = [obj for obj in self.stateful.values() if hasattr(obj, "sync")]
+        for obj in shared:  # under DDP: every rank's part (e.g. the bad images of each shard)
+            obj.sync()
         path = None
         if self.main:
             if self.writer is not None:
                 self.writer.flush()  # the TensorBoard records up to this checkpoint
             path = save_checkpoint(self.state_dict(rng), self.out_dir / CHECKPOINT)
         self.schedule.saved()
+        for obj in shared:  # a limit passed stops every rank here, after the work is saved
+            obj.check()
         return path
 
     def keep_epoch_checkpoint(self, epoch: int, path: Optional[Path]) -> None:

@@ -72,6 +72,18 @@ def test_run_stops_past_the_limit_naming_the_files(tmp_path):
         batches(ds, BadImageTracker("train", ds, say=lambda *_: None), refill=True)
 
 
+def test_a_deferred_tracker_records_and_stops_only_at_check(tmp_path):
+    """Under DDP (deferred) no rank stops alone mid-step: the limit is checked at checkpoints."""
+    ds = make_set(tmp_path, break_first=False)
+    tracker = BadImageTracker("train", ds, max_bad_images=2, say=lambda *_: None)
+    tracker.deferred = True
+    assert len(batches(ds, tracker, refill=True)) == 4  # the whole epoch, past the limit
+    tracker.sync()  # one process: nothing to gather, nothing lost
+    assert tracker.counts()["bad_images"] == 3
+    with pytest.raises(DatasetError, match=r"3 of 8 images .* max_bad_images allows \(2\)"):
+        tracker.check()
+
+
 def test_header_failures_count_at_load(tmp_path):
     ds = make_set(tmp_path, break_first=True)  # the zero-byte file has no header to read
     assert len(ds) == 7 and ds.num_listed == 8

@@ -52,3 +52,38 @@ def test_default_limit_stops_before_training(tiny_data, tmp_path):
     assert proc.returncode == 2
     assert "1 of 8 images of the train split cannot be used, more than max_bad_images allows (0)" in proc.stderr
     assert "000005.jpg" in proc.stderr and not (run / "checkpoint.pt").exists()
+
+
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+
+
+def test_ddp_counts_every_ranks_bad_images(tiny_data, tmp_path):
+    """Two gloo ranks, each reading its own shard: the counts, metrics.json and the checkpoint
+    hold the bad files of both shards, as the one-process run above does."""
+    data, run = damaged_copy(tiny_data, tmp_path), tmp_path / "run"
+    run_tool("train_det.py", *tiny_args(data, run, "--epochs", "1", "--device", "cpu", "--set", "batch_size=1",
+                                        "--set", "max_steps_per_epoch=null", "--set", "data.max_bad_images=3"),
+             launcher=TORCHRUN)
+    counts = json.loads((run / "metrics.json").read_text())["bad_images"]["train"]
+    assert (counts["bad_images"], counts["at_load"], counts["while_running"], counts["of"]) == (3, 1, 2, 8)
+    import torch
+    ckpt = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert sorted(Path(f).name for f in ckpt["stateful"]["bad_images_train"]["files"]) == sorted(BROKEN)
+
+
+def test_ddp_limit_stops_every_rank_together(tiny_data, tmp_path):
+    """Past the limit under DDP every rank stops at the same checkpoint with the clear error
+    (not one rank alone mid-step, leaving the other waiting in a collective), after the
+    checkpoint is written, and a resume says so at once."""
+    data, run = damaged_copy(tiny_data, tmp_path), tmp_path / "run"
+    args = tiny_args(data, run, "--epochs", "2", "--device", "cpu", "--set", "batch_size=1",
+                     "--set", "max_steps_per_epoch=null", "--set", "data.max_bad_images=2")
+    proc = run_tool("train_det.py", *args, launcher=TORCHRUN, check=False, timeout=240)
+    assert proc.returncode != 0
+    message = "3 of 8 images of the train split cannot be used, more than max_bad_images allows (2)"
+    assert proc.stderr.count(message) + proc.stdout.count(message) >= 2, proc.stderr[-3000:]  # both ranks
+    import torch
+    ckpt = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert ckpt["epoch"] == 0 and ckpt["epoch_complete"]  # epoch 0 is saved; epoch 1 never started
+    resumed = run_tool("train_det.py", "--resume", run, "--no-progress", check=False)
+    assert resumed.returncode == 2 and message in resumed.stderr
