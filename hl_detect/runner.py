@@ -278,6 +278,8 @@ class RunEvaluation:
 
     def __call__(self, model, step: int, epoch: Optional[int] = None) -> dict:
         result, embedding = _evaluate(self.cfg, model, self.test_loader, self.device, self.class_names, self.amp, self.progress)
+        for tracker in self.bad_images.values():  # every rank's files in the logged counts (a collective)
+            tracker.sync()
         if epoch is not None and dist_utils.is_main_process():
             log_evaluation(self.writer, result, embedding, model, self.class_names, step, self.cfg)
             for name, tracker in self.bad_images.items():

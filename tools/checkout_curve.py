@@ -61,6 +61,9 @@ def checkpoint_files(paths) -> list[Path]:
     for p in map(Path, paths):
         if p.is_dir():
             epochs = sorted((p / EPOCH_CHECKPOINTS).glob("epoch_*.pt"))
+            if not epochs and not (p / CHECKPOINT).is_file():
+                raise ConfigError(f"{p}: no {EPOCH_CHECKPOINTS}/epoch_*.pt and no {CHECKPOINT} to evaluate",
+                                  hint="train with --set keep_epoch_checkpoints=true for one checkpoint per epoch")
             files += epochs or [p / CHECKPOINT]
         else:
             files.append(p)
@@ -91,8 +94,6 @@ def main(args: argparse.Namespace) -> list[dict]:
         row = rows[-1]
         print(f"[curve] {path}: epoch {row['epoch']}, step {row['step']}: test cAcc {100 * row['test_cAcc']:.2f} "
               f"mCIoU {100 * row['test_mCIoU']:.2f} at {row['threshold']:.2f} (chosen on val)", flush=True)
-    if not rows:
-        raise ConfigError("no checkpoints to evaluate", hint="train with --set keep_epoch_checkpoints=true")
     table = format_curve(rows)
     lines = [table]
     if args.seeds:

@@ -10,6 +10,7 @@ at any moment leaves either the old file or the new one, never a torn one. Loadi
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Union
@@ -19,13 +20,15 @@ import torch
 from ..errors import CheckpointError, MissingFileError, nearby_paths
 
 
-def save_checkpoint(state: dict[str, Any], path: Union[str, Path]) -> Path:
+def _write_atomic(path: Union[str, Path], write) -> Path:
+    """``write(handle)`` into a temporary file beside ``path``, synced, then renamed onto it:
+    a kill at any moment leaves the old file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -33,6 +36,19 @@ def save_checkpoint(state: dict[str, Any], path: Union[str, Path]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_checkpoint(state: dict[str, Any], path: Union[str, Path]) -> Path:
+    return _write_atomic(path, lambda handle: torch.save(state, handle))
+
+
+def copy_checkpoint(source: Union[str, Path], path: Union[str, Path]) -> Path:
+    """An atomic copy of a written checkpoint (the epoch checkpoints)."""
+    def write(handle):
+        with open(source, "rb") as src:
+            shutil.copyfileobj(src, handle)
+
+    return _write_atomic(path, write)
 
 
 def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> dict[str, Any]:

@@ -6,7 +6,8 @@
 
 Checkpoints (``save``, atomic: engine/checkpoint.py) are written at the end of every epoch,
 inside epochs every ``checkpoint_every_minutes`` / ``checkpoint_every_steps``, and at the end
-of the current step when SIGINT or SIGTERM arrives. Each holds the position (epoch, batches
+of the current step when SIGINT or SIGTERM arrives (under DDP: at the next step that is a
+multiple of ``log_every``, where the ranks agree to stop together). Each holds the position (epoch, batches
 done), every rank's random generators, the epoch's running loss sums, and the model (HL
 centers included), optimizer, epoch scheduler, lr warm-up and AMP scaler states. The data
 order and augmentations are functions of that position (engine/data_order.py), so
@@ -16,8 +17,6 @@ machine and thread count (tests/tools/test_tools_exact_resume.py kills a run wit
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ import torch
 
 from .. import distributed as dist_utils
 from . import rng_state
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import copy_checkpoint, load_checkpoint, save_checkpoint
 from .checkpoint_schedule import CheckpointSchedule
 from .data_order import RULE, EpochBatches
 from .lr_warmup import IterWarmup
@@ -51,8 +50,8 @@ class Trainer:
     checkpoint_extras: more entries for every checkpoint (e.g. ``class_names``).
     stateful: objects whose ``state_dict()`` goes into every checkpoint (read when it is
         written) and whose ``load_state_dict`` runs on restore (e.g. the bad-image counts);
-        one with ``sync()``/``check()`` is merged over the ranks before each write and
-        checked after it (a collective).
+        one with both ``sync()`` and ``check()`` is merged over the ranks before each write
+        and checked after it (a collective).
     """
 
     def __init__(self, cfg: dict, model: torch.nn.Module, optimizer, epoch_scheduler, train_loader,
@@ -137,9 +136,10 @@ class Trainer:
         return flags
 
     def _stop_at_epoch_end(self) -> bool:
-        """Did a signal arrive on any rank during the epoch's tail or its evaluation?"""
+        """Did a signal arrive on any rank during the epoch's tail or its evaluation? Decided on
+        the reduced value: a signal landing after the all-reduce waits for the next agreement."""
         if dist_utils.is_distributed():
-            self._max_over_ranks([self.stop_signal or 0])
+            return self._max_over_ranks([self.stop_signal or 0])[0] > 0
         return self.stop_signal is not None
 
     # -- evaluation -------------------------------------------------------------------------
@@ -175,7 +175,7 @@ class Trainer:
         """Write the checkpoint (rank 0), with every rank's random state: a collective, every
         rank calls it at the same step (periodic ones and stops are agreed: _agree)."""
         rng = rng_state.gather()
-        shared = [obj for obj in self.stateful.values() if hasattr(obj, "sync")]
+        shared = [obj for obj in self.stateful.values() if hasattr(obj, "sync") and hasattr(obj, "check")]
         for obj in shared:  # under DDP: every rank's part (e.g. the bad images of each shard)
             obj.sync()
         path = None
@@ -184,6 +184,8 @@ class Trainer:
                 self.writer.flush()  # the TensorBoard records up to this checkpoint
             path = save_checkpoint(self.state_dict(rng), self.out_dir / CHECKPOINT)
         self.schedule.saved()
+        if shared:
+            dist_utils.barrier()  # no rank may stop (and have torchrun end the job) while rank 0 writes
         for obj in shared:  # a limit passed stops every rank here, after the work is saved
             obj.check()
         return path
@@ -191,14 +193,10 @@ class Trainer:
     def keep_epoch_checkpoint(self, epoch: int, path: Optional[Path]) -> None:
         """With ``keep_epoch_checkpoints``, copy the end-of-epoch checkpoint to
         epochs/epoch_NNN.pt (as torchvision's references keep model_N.pth), so every epoch can
-        be evaluated later; written to a temporary name and renamed, like the checkpoint."""
+        be evaluated later; written to a temporary file, synced and renamed, like the checkpoint."""
         if path is None or not self.cfg.get("keep_epoch_checkpoints", False):
             return
-        target = self.out_dir / EPOCH_CHECKPOINTS / f"epoch_{epoch:03d}.pt"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, target)
+        copy_checkpoint(path, self.out_dir / EPOCH_CHECKPOINTS / f"epoch_{epoch:03d}.pt")
 
     def restore(self, path) -> None:
         """Continue from a checkpoint file or run folder: after this, ``fit`` trains on exactly
@@ -251,22 +249,14 @@ class Trainer:
         start = self.epoch + 1 if self.epoch_complete else self.epoch
         self.fit_started = time.monotonic()
         try:
+            # the handlers stay in place through the stop checkpoint: a second Ctrl-C or SIGTERM
+            # must not kill a rank in the middle of the collective save
             with self._stop_on_signals():
-                for epoch in range(start, self.cfg["epochs"]):
-                    means = self.train_epoch(epoch)
-                    evaluated = self.evaluate(epoch) if self._evaluate_now(epoch) else None
-                    self.say(epoch_line(epoch, means, self.epoch_lr,
-                                        self.stats.images_per_second() * dist_utils.get_world_size(), evaluated))
-                    if self.writer is not None:
-                        for key, value in means.items():
-                            self.writer.add_scalar(f"epoch/{key}", value, epoch)
-                    self.keep_epoch_checkpoint(epoch, self.save())
-                    dist_utils.barrier()
-                    if self._stop_at_epoch_end():  # arrived during evaluation: the epoch is saved
-                        raise SystemExit(self._stopped(epoch_saved=True))
-        except _Interrupted:
-            self.save()  # every rank stopped at the same step (_agree): all random states
-            raise SystemExit(self._stopped(epoch_saved=False))
+                try:
+                    self._epochs(start)
+                except _Interrupted:
+                    self.save()  # every rank stopped at the same step (_agree): all random states
+                    raise SystemExit(self._stopped(epoch_saved=False))
         except NonFiniteLossError as error:
             last = self.out_dir / CHECKPOINT
             self.say(f"\n[stopped] {error}\n  the last good checkpoint is kept: {last if last.exists() else 'none written yet'}")
@@ -274,6 +264,20 @@ class Trainer:
         if not self.result:  # nothing left to train (e.g. resumed a finished run): evaluate once
             self.result = self.evaluation(self.model, step=self.step, epoch=None)
         return self.result
+
+    def _epochs(self, start: int) -> None:
+        for epoch in range(start, self.cfg["epochs"]):
+            means = self.train_epoch(epoch)
+            evaluated = self.evaluate(epoch) if self._evaluate_now(epoch) else None
+            self.say(epoch_line(epoch, means, self.epoch_lr,
+                                self.stats.images_per_second() * dist_utils.get_world_size(), evaluated))
+            if self.writer is not None:
+                for key, value in means.items():
+                    self.writer.add_scalar(f"epoch/{key}", value, epoch)
+            self.keep_epoch_checkpoint(epoch, self.save())
+            dist_utils.barrier()
+            if self._stop_at_epoch_end():  # arrived during evaluation: the epoch is saved
+                raise SystemExit(self._stopped(epoch_saved=True))
 
     def _stopped(self, epoch_saved: bool) -> int:
         where = f"end of epoch {self.epoch}" if epoch_saved else f"epoch {self.epoch}, step {self.step}"
@@ -283,7 +287,8 @@ class Trainer:
 
     @contextlib.contextmanager
     def _stop_on_signals(self):
-        """SIGINT/SIGTERM ask for a stop at the end of the current step (then a checkpoint);
+        """SIGINT/SIGTERM ask for a stop at the end of the current step (under DDP: the next
+        agreed step, see _agree), then a checkpoint;
         the previous handlers come back afterwards. Under DDP every rank listens (see _agree)."""
         def on_signal(signum, frame):
             self.stop_signal = signum

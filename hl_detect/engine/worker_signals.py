@@ -1,4 +1,4 @@
-"""Loader workers that leave SIGTERM to the training process.
+"""Loader workers that leave SIGTERM and SIGINT to the training process.
 
 A scheduler that pre-empts a job (SLURM's ``scancel``, ``pkill -f train_det.py``, ``kill`` of the
 process group) sends SIGTERM to every process of the job, the DataLoader workers included.
@@ -7,16 +7,28 @@ the training process then fails inside ``next(loader)`` (a ConnectionResetError 
 worker ... is killed by signal") before its own SIGTERM handler can finish the step and write
 the resumable checkpoint: the work since the last periodic checkpoint is lost.
 
-``ignore_foreign_sigterm`` (run in each worker by ``worker_init``) keeps torch's rule for the
-parent, whose ``terminate()`` of a stuck worker still ends it at once, and ignores SIGTERM from
-anyone else: the training process stops at the end of its step and shuts its workers down
-itself, and a worker whose parent is gone leaves on its own (torch's watchdog).
+``leave_stop_signals_to_parent`` (run in each worker by ``worker_init``) keeps torch's rule for the
+parent, whose ``terminate()`` of a stuck worker still ends it, and ignores SIGTERM from anyone
+else while the parent lives: the training process stops at the end of its step and shuts its
+workers down itself, and a worker whose parent is gone leaves on its own (torch's watchdog, or
+the next SIGTERM). Ctrl-C in a terminal (and torchrun's SIGINT to each rank's process group)
+reaches the workers too; torch's worker loop would end quietly on it and leave the trainer,
+which goes on to the end of its step (under DDP up to ``log_every`` steps), without batches.
+So workers ignore SIGINT: the trainer alone answers it.
 
-The sender is known only to ``sigwaitinfo``, so SIGTERM is blocked in the worker and a daemon
-thread waits for it. Where ``sigwaitinfo`` does not exist (macOS, Windows) torch's handler stays.
+The sender is known only to ``sigwaitinfo``, so SIGTERM is blocked in the worker's main thread
+(and so in every thread it starts) and a daemon thread waits for it. A worker started by
+``fork`` (torch's default on Linux) has no other thread. One started by ``spawn`` or
+``forkserver`` may already run threads of its imports that do not block SIGTERM; a SIGTERM
+the kernel hands to one of those goes to a Python handler that cannot see the sender: it
+ignores the signal while the parent lives and exits otherwise. Where ``sigwaitinfo`` does not
+exist (macOS, Windows) torch's handler stays. The blocked SIGTERM and ignored SIGINT are
+inherited by programs a worker starts. The rule runs Python code: a worker stuck in C code
+that holds the GIL answers only SIGKILL.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import threading
@@ -24,27 +36,51 @@ import threading
 from .data_order import seed_worker
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else (a reused pid): not our parent
+        return False
+    return True
+
+
+def _parent_is_gone(parent: int) -> bool:
+    return not _alive(parent)
+
+
 def _wait_for_parent_sigterm(parent: int) -> None:
     while True:
         info = signal.sigwaitinfo({signal.SIGTERM})
-        if info.si_pid == parent:  # the loader's own terminate(): end now, as torch's handler does
+        # the loader's own terminate() (or multiprocessing's at exit): end now, as torch's
+        # handler does; an orphan ends on any SIGTERM
+        if info.si_pid == parent or _parent_is_gone(parent):
             os._exit(0)
 
 
-def ignore_foreign_sigterm() -> bool:
-    """In a loader worker: exit on the parent's SIGTERM, ignore anyone else's. Returns whether
-    the rule is in force (False where the platform lacks ``sigwaitinfo``)."""
+def leave_stop_signals_to_parent() -> bool:
+    """In a loader worker: exit on the parent's SIGTERM, ignore anyone else's while the parent
+    lives, ignore SIGINT. Returns whether the SIGTERM rule is in force (False where the
+    platform lacks ``sigwaitinfo``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not hasattr(signal, "sigwaitinfo") or not hasattr(signal, "pthread_sigmask"):
         return False
-    # block first, in this (the main) thread, so no SIGTERM reaches torch's handler meanwhile;
-    # the thread started below inherits the mask and takes the signal with sigwaitinfo
+    # the process that started this worker: the trainer, also under the forkserver start method
+    # (there os.getppid() is the fork server, whose terminate() never comes)
+    parent = multiprocessing.parent_process()
+    parent_pid = parent.pid if parent is not None else os.getppid()
+    # for threads that were running before this (spawn, forkserver): no sender known here
+    signal.signal(signal.SIGTERM, lambda signum, frame: _parent_is_gone(parent_pid) and os._exit(0))
+    # block in this (the main) thread, so no SIGTERM reaches that handler from here on; the
+    # thread started below inherits the mask and takes the signal with sigwaitinfo
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-    threading.Thread(target=_wait_for_parent_sigterm, args=(os.getppid(),), daemon=True,
+    threading.Thread(target=_wait_for_parent_sigterm, args=(parent_pid,), daemon=True,
                      name="hl_detect-sigterm").start()
     return True
 
 
 def worker_init(worker_id: int) -> None:
-    """The DataLoader ``worker_init_fn`` of hl_detect's loaders: seeds, then the SIGTERM rule."""
+    """The DataLoader ``worker_init_fn`` of hl_detect's loaders: seeds, then the signal rules."""
     seed_worker(worker_id)
-    ignore_foreign_sigterm()
+    leave_stop_signals_to_parent()

@@ -71,7 +71,8 @@ def test_first_checkpoint_that_meets_the_targets():
 
 def test_a_folder_without_checkpoints_is_a_clear_error(tmp_path):
     proc = run_tool("checkout_curve.py", tmp_path, check=False)
-    assert proc.returncode == 2 and "checkpoint" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "no epochs/epoch_*.pt and no checkpoint.pt" in proc.stderr
+    assert "keep_epoch_checkpoints=true" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_seeds_of_one_recipe_each_keep_their_report(curve_run, tmp_path):
