@@ -11,10 +11,18 @@ COLUMNS = ("checkpoint", "epoch", "step", "train min", "threshold", "val cAcc", 
 
 
 def checkpoint_labels(paths: list[Path]) -> list[str]:
-    """A name per checkpoint for tables and report folders: the file's stem, or, where stems
-    repeat (each seed's run/checkpoint.pt), its folder's name with the stem."""
-    stems = [p.stem for p in paths]
-    return [p.stem if stems.count(p.stem) == 1 else f"{p.parent.name}_{p.stem}" for p in paths]
+    """A name per checkpoint for tables and report folders: the file's stem, or, where names
+    repeat (each seed's run/checkpoint.pt, run/epochs/epoch_008.pt), its folders' names before
+    it, as many as make it unique."""
+    paths = [Path(p) for p in paths]
+    labels = [p.stem for p in paths]
+    for depth in range(1, max(len(p.parts) for p in paths)):
+        repeated = {label for label in labels if labels.count(label) > 1}
+        if not repeated:
+            break
+        labels = ["_".join([*p.parent.parts[-depth:], p.stem]) if label in repeated else label
+                  for p, label in zip(paths, labels)]
+    return labels
 
 
 def curve_row(path: Path, result: dict, rule: str, ckpt: dict, label: str = None) -> dict:

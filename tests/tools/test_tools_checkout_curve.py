@@ -99,6 +99,9 @@ def test_checkpoint_labels():
     assert checkpoint_labels([Path("r/epochs/epoch_000.pt"), Path("r/epochs/epoch_001.pt")]) == ["epoch_000", "epoch_001"]
     assert checkpoint_labels([Path("a_seed0/checkpoint.pt"), Path("a_seed1/checkpoint.pt"), Path("x.pt")]) == \
         ["a_seed0_checkpoint", "a_seed1_checkpoint", "x"]
+    assert checkpoint_labels([Path("runs/s3/epochs/epoch_008.pt"), Path("runs/s4/epochs/epoch_008.pt"),
+                              Path("runs/s0/checkpoint.pt")]) == \
+        ["s3_epochs_epoch_008", "s4_epochs_epoch_008", "checkpoint"]
 
 
 def test_seed_summary_is_mean_and_t_interval():
