@@ -32,6 +32,7 @@ import math
 
 import torch
 
+from ..distributed import get_world_size, is_distributed
 from .checks import DatasetError
 
 DEFAULT_MAX_BAD_FRACTION = 0.01
@@ -105,8 +106,8 @@ class BadImageTracker:
 
     def sync(self) -> None:
         """Take in every rank's files (a collective under DDP: all ranks call it; else nothing)."""
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            parts = [None] * torch.distributed.get_world_size()
+        if is_distributed():
+            parts = [None] * get_world_size()
             torch.distributed.all_gather_object(parts, dict(self.files))
             for part in parts:
                 for file, problem in part.items():

@@ -7,8 +7,8 @@
 Checkpoints (``save``, atomic: engine/checkpoint.py) are written at the end of every epoch,
 inside epochs every ``checkpoint_every_minutes`` / ``checkpoint_every_steps``, and at the end
 of the current step when SIGINT or SIGTERM arrives (under DDP: at the next step that is a
-multiple of ``log_every``, where the ranks agree to stop together). Each holds the position (epoch, batches
-done), every rank's random generators, the epoch's running loss sums, and the model (HL
+multiple of ``log_every``, where the ranks agree to stop together). Each holds the position
+(epoch, batches done), every rank's random generators, the epoch's running loss sums, and the model (HL
 centers included), optimizer, epoch scheduler, lr warm-up and AMP scaler states. The data
 order and augmentations are functions of that position (engine/data_order.py), so
 ``restore`` + ``fit`` gives the weights the uninterrupted run gives, bit for bit, on the same
@@ -275,8 +275,9 @@ class Trainer:
                 for key, value in means.items():
                     self.writer.add_scalar(f"epoch/{key}", value, epoch)
             self.keep_epoch_checkpoint(epoch, self.save())
-            dist_utils.barrier()
-            if self._stop_at_epoch_end():  # arrived during evaluation: the epoch is saved
+            # a signal that arrived during evaluation: the epoch is saved; under DDP this is an
+            # all-reduce, so no rank runs ahead into the next epoch while rank 0 writes
+            if self._stop_at_epoch_end():
                 raise SystemExit(self._stopped(epoch_saved=True))
 
     def _stopped(self, epoch_saved: bool) -> int:
@@ -287,9 +288,9 @@ class Trainer:
 
     @contextlib.contextmanager
     def _stop_on_signals(self):
-        """SIGINT/SIGTERM ask for a stop at the end of the current step (under DDP: the next
-        agreed step, see _agree), then a checkpoint;
-        the previous handlers come back afterwards. Under DDP every rank listens (see _agree)."""
+        """SIGINT/SIGTERM ask for a stop, then a checkpoint, at the end of the current step
+        (under DDP every rank listens, and the stop comes at the next agreed step: _agree);
+        the previous handlers come back afterwards."""
         def on_signal(signum, frame):
             self.stop_signal = signum
 

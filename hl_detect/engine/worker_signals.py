@@ -36,18 +36,12 @@ import threading
 from .data_order import seed_worker
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else (a reused pid): not our parent
-        return False
-    return True
-
-
 def _parent_is_gone(parent: int) -> bool:
-    return not _alive(parent)
+    try:
+        os.kill(parent, 0)
+    except (ProcessLookupError, PermissionError):  # no such process, or a reused pid of another user
+        return True
+    return False
 
 
 def _wait_for_parent_sigterm(parent: int) -> None:

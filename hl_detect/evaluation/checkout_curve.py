@@ -38,6 +38,20 @@ def curve_row(path: Path, result: dict, rule: str, ckpt: dict, label: str = None
             "box_accuracy": result.get("box_accuracy"), "mAP50_area": result.get("mAP50_area")}
 
 
+def _name(row: dict) -> str:
+    return row.get("label") or Path(row["checkpoint"]).stem
+
+
+def meets(row: dict, target_cacc=None, target_mciou=None) -> bool:
+    return (target_cacc is None or row["test_cAcc"] >= target_cacc) and \
+        (target_mciou is None or row["test_mCIoU"] >= target_mciou)
+
+
+def _targets_text(target_cacc, target_mciou) -> str:
+    return " and ".join(f"test {name} >= {100 * v:g} %" for name, v in (("cAcc", target_cacc), ("mCIoU", target_mciou))
+                        if v is not None)
+
+
 def first_meeting(rows: list[dict], target_cacc=None, target_mciou=None):
     """The first row (in training order) whose test cAcc and mCIoU reach the targets."""
     for row in sorted(rows, key=lambda r: r["step"]):
@@ -52,7 +66,7 @@ def format_curve(rows: list[dict]) -> str:
     for r in sorted(rows, key=lambda r: r["step"]):
         minutes = "-" if r["train_seconds"] is None else f"{r['train_seconds'] / 60:.1f}"
         epoch = str(r["epoch"]) + ("" if r["epoch_complete"] else " (part)")
-        cells = [r.get("label") or Path(r["checkpoint"]).stem, epoch, str(r["step"]), minutes, f"{r['threshold']:.2f}",
+        cells = [_name(r), epoch, str(r["step"]), minutes, f"{r['threshold']:.2f}",
                  pct(r["val_cAcc"]), pct(r["test_cAcc"]), f"{r['test_ACD']:.3f}", pct(r["test_mCCD"]),
                  pct(r["test_mCIoU"]), pct(r["box_accuracy"]), pct(r["mAP50_area"])]
         lines.append("| " + " | ".join(cells) + " |")
@@ -60,18 +74,12 @@ def format_curve(rows: list[dict]) -> str:
 
 
 def target_line(rows, target_cacc, target_mciou) -> str:
-    want = " and ".join(f"test {name} >= {100 * v:g} %" for name, v in (("cAcc", target_cacc), ("mCIoU", target_mciou))
-                        if v is not None)
+    want = _targets_text(target_cacc, target_mciou)
     hit = first_meeting(rows, target_cacc, target_mciou)
     if hit is None:
         return f"target {want}: not reached by any checkpoint here"
     when = "" if hit["train_seconds"] is None else f", {hit['train_seconds'] / 60:.1f} min of training"
-    return f"target {want}: first reached at epoch {hit['epoch']} (step {hit['step']}{when}), {hit.get('label') or Path(hit['checkpoint']).stem}"
-
-
-def meets(row: dict, target_cacc=None, target_mciou=None) -> bool:
-    return (target_cacc is None or row["test_cAcc"] >= target_cacc) and \
-        (target_mciou is None or row["test_mCIoU"] >= target_mciou)
+    return f"target {want}: first reached at epoch {hit['epoch']} (step {hit['step']}{when}), {_name(hit)}"
 
 
 SUMMARY_METRICS = (("test cAcc", "test_cAcc", 100), ("test ACD", "test_ACD", 1), ("test mCCD", "test_mCCD", 100),
@@ -94,10 +102,7 @@ def seed_summary(rows: list[dict], target_cacc=None, target_mciou=None) -> str:
         ci = "" if stat["n"] < 2 else f" +- {stat['ci']:.2f}"
         lines.append(f"| {name} | {stat['mean']:.2f}{ci} | {min(values):.2f} | {max(values):.2f} |")
     if target_cacc is not None or target_mciou is not None:
-        want = " and ".join(f"test {n} >= {100 * v:g} %" for n, v in (("cAcc", target_cacc), ("mCIoU", target_mciou))
-                            if v is not None)
-        hits = [r for r in rows if meets(r, target_cacc, target_mciou)]
-        lines += ["", f"target {want}: met by {len(hits)} of {len(rows)} seeds"
-                  + (f" (missed: {', '.join(r.get('label', r['checkpoint']) for r in rows if r not in hits)})"
-                     if len(hits) < len(rows) else "")]
+        missed = [_name(r) for r in rows if not meets(r, target_cacc, target_mciou)]
+        lines += ["", f"target {_targets_text(target_cacc, target_mciou)}: met by {len(rows) - len(missed)} of "
+                      f"{len(rows)} seeds" + (f" (missed: {', '.join(missed)})" if missed else "")]
     return "\n".join(lines)
