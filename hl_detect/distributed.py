@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
+from .errors import UserError
+
 
 def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
@@ -57,3 +59,38 @@ def init_distributed(device_type: str) -> tuple[bool, int]:
 def barrier() -> None:
     if is_distributed():
         dist.barrier()
+
+
+
+class RankZeroError(RuntimeError):
+    """What failed on rank 0 (a checkpoint write, a refused run folder), raised on every other
+    rank, so no rank waits alone in a collective the failed one never joins."""
+
+    def __init__(self, message: str, hint=None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class RankZeroUserError(RankZeroError, UserError):
+    """A user error of rank 0's, reported as one on every rank (error: / next step:, exit 2)."""
+
+
+def run_on_main(fn):
+    """``fn()`` on rank 0 alone; returns its result there (None elsewhere). Under DDP its outcome is
+    broadcast (a collective: every rank calls this at the same point), and an exception on rank
+    0 is raised there and, with its message, on every other rank."""
+    result, error = None, None
+    if is_main_process():
+        try:
+            result = fn()
+        except Exception as raised:  # noqa: BLE001 - handed on to every rank, then re-raised
+            error = raised
+    if is_distributed():
+        box = [None if error is None else (f"rank 0: {error}", getattr(error, "hint", None), isinstance(error, UserError))]
+        dist.broadcast_object_list(box, src=0)
+        if error is None and box[0] is not None:
+            message, hint, user_error = box[0]
+            raise (RankZeroUserError if user_error else RankZeroError)(message, hint=hint)
+    if error is not None:
+        raise error
+    return result

@@ -81,7 +81,7 @@ def dataset_hint(kind: str, root: Any, missing: bool) -> str:
                 f"or run the demo: {DEMO}")
     if missing and kind == "coco":
         return f"a COCO set needs {root}/annotations/instances_<split>.json and images in {root}/<split>/ (datasets/README.md)"
-    if kind == "synthetic":
+    if kind in ("synthetic", "synthetic_exemplars"):
         return "leave data.root unset (or point it at an empty folder) to generate the demo set there"
     return f"python tools/check_dataset.py --kind {kind} --root {root} --split <split> lists every problem at once"
 

@@ -3,7 +3,7 @@
 Shapes: N images, R sampled RoIs over the batch, d box-head feature size,
 C + 1 classes including background.
 
-What we rely on from torchvision's ``RoIHeads.forward`` (checked by tests/test_roi_heads.py
+What we rely on from torchvision's ``RoIHeads.forward`` (checked by tests/core/test_roi_heads.py
 against the stock model, so an upgrade that changes it fails loudly, not silently):
   - in training it calls ``self.select_training_samples`` once, before the box head,
     and its third output is the per-image list of sampled labels;

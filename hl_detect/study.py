@@ -13,9 +13,12 @@ options block (``hl``, ``cosface+hl``, ...) into one arm per value. Runs live in
 ``<out>/<arm folder>/seed<k>``; a plain arm's folder is its loss name.
 
 Statistics (per arm, over its finished seeds): mean and the 95 % confidence half-width
-t_{0.975, n-1} * s / sqrt(n). Against the baseline arm, on the seeds both finished
-(paired: a seed fixes the initialization and the data order for every arm), the mean
-paired difference and its 95 % CI the same way.
+t_{0.975, n-1} * s / sqrt(n) (s: sample std, ddof 1, as every table here). Against the
+baseline arm, on the seeds both finished (paired: a seed fixes the initialization and the
+data order for every arm), the mean paired difference and its 95 % CI the same way, its
+paired t-test p-value Holm-corrected across the arms of the study, and a verdict (better /
+worse / equivalent within +-margin by TOST / undecided: hl_detect/studies/statistics.py).
+Box accuracy is the primary metric, fixed before the runs; AP50 is reported beside it.
 """
 from __future__ import annotations
 
@@ -31,6 +34,11 @@ import numpy as np
 
 from .errors import ConfigError
 from .losses.registry import loss_parts
+from .stats import mean_ci, t_quantile  # noqa: F401 (moved to stats.py; importers of study keep working)
+from .studies.statistics import holm, paired_t_pvalue, verdict
+
+#: equivalence margin (points) for "no harm" claims: a TOST inside +-2 points
+EQUIVALENCE_MARGIN = 2.0
 
 METRICS = {"ap50": "mAP50_area", "ap50_voc07": "mAP50_voc07", "acc": "box_accuracy"}
 
@@ -39,7 +47,7 @@ METRICS = {"ap50": "mAP50_area", "ap50_voc07": "mAP50_voc07", "acc": "box_accura
 def _top_level_keys() -> frozenset:
     import yaml
 
-    from .config import CONFIG_DIR
+    from .run.config import CONFIG_DIR
 
     return frozenset(yaml.safe_load((CONFIG_DIR / "base.yaml").read_text()))
 
@@ -133,34 +141,15 @@ def expand_sweeps(arms: list[Arm], sweeps: list[tuple[str, list[str]]]) -> list[
     return list(dict.fromkeys(arms))
 
 
-def t_quantile(n: int) -> float:
-    """t_{0.975, n-1}, the two-sided 95 % quantile (nan for n < 2)."""
-    if n < 2:
-        return float("nan")
-    from scipy.stats import t
-
-    return float(t.ppf(0.975, n - 1))
-
-
-def mean_ci(values) -> dict:
-    """{"mean", "ci" (95 % half-width), "std" (sample), "n", "values"}."""
-    arr = np.asarray(list(values), dtype=np.float64)
-    n = len(arr)
-    if n == 0:
-        return {"mean": float("nan"), "ci": float("nan"), "std": float("nan"), "n": 0, "values": []}
-    std = float(arr.std(ddof=1)) if n > 1 else float("nan")
-    ci = t_quantile(n) * std / math.sqrt(n) if n > 1 else float("nan")
-    return {"mean": float(arr.mean()), "ci": ci, "std": std, "n": n, "values": arr.tolist()}
-
-
 def run_folder(out_dir: Path, arm: Arm, seed: int) -> Path:
     """Where one (arm, seed) run lives: ``<out>/<arm folder>/seed<k>``."""
     return Path(out_dir) / arm.folder / f"seed{seed}"
 
 
 def load_finals(out_dir: Path, arm: Arm, seeds: list[int]) -> dict[int, dict]:
-    """{seed: metrics.json's "final" plus the last epoch's grad ratio} for finished runs."""
-    finals = {}
+    """{seed: metrics.json's "final" plus the last epoch's grad ratio, the run's wall minutes,
+    its evaluations per epoch ("history") and per-epoch training losses ("train_log")}."""
+    finals: dict[int, dict] = {}
     for seed in seeds:
         path = run_folder(out_dir, arm, seed) / "metrics.json"
         if path.is_file():
@@ -169,8 +158,17 @@ def load_finals(out_dir: Path, arm: Arm, seeds: list[int]) -> dict[int, dict]:
             log = data.get("train_log") or []
             ratios = [e["grad_ratio"] for e in log if e.get("grad_ratio") is not None]
             final["grad_ratio"] = ratios[-1] if ratios else None
+            final["wall_minutes"] = data["elapsed_s"] / 60 if data.get("elapsed_s") is not None else None
+            final["history"], final["train_log"] = data.get("history") or [], log
             finals[seed] = final
     return finals
+
+
+def last_epochs(finals: dict[int, dict], key: str, count: int = 3) -> list[dict]:
+    """mean_ci over seeds of ``key`` at each of the last ``count`` evaluated epochs (the plateau)."""
+    rows = [[100 * h[key] for h in f.get("history") or [] if h.get(key) is not None][-count:] for f in finals.values()]
+    rows = [r for r in rows if len(r) == count]
+    return [mean_ci(r[i] for r in rows) for i in range(count)] if rows else []
 
 
 @dataclass
@@ -180,28 +178,73 @@ class ArmResult:
     metrics: dict = field(default_factory=dict)  # metric -> mean_ci(...)
     paired: dict = field(default_factory=dict)  # metric -> mean_ci of (arm - baseline) on common seeds
     grad_ratio: Optional[float] = None
+    p_raw: dict = field(default_factory=dict)  # metric -> paired t-test p against the baseline
+    p_holm: dict = field(default_factory=dict)  # metric -> Holm-adjusted over the study's arms
+    verdict: dict = field(default_factory=dict)  # metric -> better / worse / equivalent (+-margin) / undecided
+    plateau: dict = field(default_factory=dict)  # metric -> mean_ci at each of the last 3 evaluated epochs
+    wall_minutes: Optional[dict] = None  # mean_ci of the runs' wall minutes
+    runs: dict = field(default_factory=dict)  # seed -> {history, train_log, wall_minutes}: the curves
 
 
 def study_results(out_dir: Path, arms: list[Arm], seeds: list[int], baseline: Optional[Arm],
                   metrics=("ap50", "acc")) -> list[ArmResult]:
+    """The study over the run folders in ``out_dir`` (each finished run's metrics.json)."""
+    finals = {arm: load_finals(out_dir, arm, seeds) for arm in arms}
     base = load_finals(out_dir, baseline, seeds) if baseline is not None else {}
+    return results_from_finals(finals, base, baseline, metrics)
+
+
+def finals_from_study_json(path: Path) -> dict[Arm, dict[int, dict]]:
+    """{arm: {seed: final}} rebuilt from a committed study.json (its per-seed metric values and
+    curves), so a study can be re-analysed (another baseline, new statistics) without its run
+    folders, which are never committed."""
+    data = json.loads(Path(path).read_text())
+    out = {}
+    for row in data["arms"]:
+        finals = {int(seed): {} for seed in row["seeds"]}
+        for m, stat in row["metrics"].items():
+            if stat and len(stat["values"]) == len(row["seeds"]):  # aligned with the seeds
+                for seed, value in zip(row["seeds"], stat["values"]):
+                    finals[int(seed)][METRICS[m]] = value / 100
+        for seed, run in (row.get("runs") or {}).items():
+            finals[int(seed)].update(run)
+        if row.get("grad_ratio") is not None:
+            for final in finals.values():
+                final.setdefault("grad_ratio", row["grad_ratio"])
+        out[parse_arm(row["arm"])] = finals
+    return out
+
+
+def results_from_finals(finals: dict[Arm, dict[int, dict]], base: dict[int, dict], baseline: Optional[Arm],
+                        metrics=("ap50", "acc")) -> list[ArmResult]:
+    """Per arm: mean ± CI, the paired difference to ``base`` (the baseline's finals), its
+    Holm-adjusted p-value and verdict, the plateau, wall minutes and the runs' curves."""
     results = []
-    for arm in arms:
-        finals = load_finals(out_dir, arm, seeds)
-        if not finals:
+    for arm, arm_finals in finals.items():
+        if not arm_finals:
             continue
-        res = ArmResult(arm, sorted(finals))
+        res = ArmResult(arm, sorted(arm_finals))
         for m in metrics:
             key = METRICS[m]
             # a metric a run could not define (no detection matched any object) is left out
-            have = [s for s in res.seeds if finals[s].get(key) is not None]
-            res.metrics[m] = mean_ci(100 * finals[s][key] for s in have)
+            have = [s for s in res.seeds if arm_finals[s].get(key) is not None]
+            res.metrics[m] = mean_ci(100 * arm_finals[s][key] for s in have)
+            res.plateau[m] = last_epochs({s: arm_finals[s] for s in have}, key)
             common = [s for s in have if base.get(s, {}).get(key) is not None]
             if baseline is not None and arm != baseline and common:
-                res.paired[m] = mean_ci(100 * (finals[s][key] - base[s][key]) for s in common)
-        ratios = [finals[s]["grad_ratio"] for s in res.seeds if finals[s].get("grad_ratio") is not None]
+                res.paired[m] = mean_ci(100 * (arm_finals[s][key] - base[s][key]) for s in common)
+                res.p_raw[m] = paired_t_pvalue(res.paired[m]["values"])
+        ratios = [arm_finals[s]["grad_ratio"] for s in res.seeds if arm_finals[s].get("grad_ratio") is not None]
         res.grad_ratio = float(np.mean(ratios)) if ratios else None
+        minutes = [arm_finals[s]["wall_minutes"] for s in res.seeds if arm_finals[s].get("wall_minutes") is not None]
+        res.wall_minutes = mean_ci(minutes) if minutes else None
+        res.runs = {s: {k: arm_finals[s].get(k) for k in ("history", "train_log", "wall_minutes")} for s in res.seeds}
         results.append(res)
+    for m in metrics:  # one family per metric: every arm compared with the baseline
+        compared = [r for r in results if m in r.p_raw]
+        for r, p in zip(compared, holm([r.p_raw[m] for r in compared])):
+            r.p_holm[m] = p
+            r.verdict[m] = verdict(r.paired[m]["values"], p, EQUIVALENCE_MARGIN)
     return results
 
 
@@ -212,15 +255,28 @@ def _pm(stat: Optional[dict], signed: bool = False) -> str:
     return mean if math.isnan(stat["ci"]) else f"{mean} ± {stat['ci']:.2f}"
 
 
+def _p(value: Optional[float]) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def _plateau(stats: list[dict]) -> str:
+    return " / ".join(f"{s['mean']:.1f}" for s in stats) if stats else "-"
+
+
 def format_study(results: list[ArmResult], baseline: Optional[Arm], markdown: bool = True) -> str:
-    """One row per arm: n, AP50 and accuracy mean ± 95 % CI, paired differences, grad ratio."""
+    """One row per arm: n, accuracy (primary) and AP50 mean ± 95 % CI, paired differences with
+    Holm-adjusted p and verdict, accuracy at the last 3 evaluated epochs, grad ratio, minutes."""
     b = baseline.label if baseline is not None else "baseline"
-    header = ["Arm", "seeds", "AP50", f"ΔAP50 vs {b}", "box acc.", f"Δacc vs {b}", "HL/CE grad"]
+    header = ["Arm", "seeds", "box acc.", f"Δacc vs {b}", "p Holm", "verdict (acc)", "acc last 3 epochs",
+              "AP50", f"ΔAP50 vs {b}", "p Holm (AP)", "HL/CE grad", "minutes"]
     rows = []
     for r in results:
         ratio = "-" if r.grad_ratio is None else f"{r.grad_ratio:.3g}"
-        rows.append([r.arm.label, str(len(r.seeds)), _pm(r.metrics.get("ap50")), _pm(r.paired.get("ap50"), True),
-                     _pm(r.metrics.get("acc")), _pm(r.paired.get("acc"), True), ratio])
+        minutes = "-" if not r.wall_minutes else f"{r.wall_minutes['mean']:.0f}"
+        rows.append([r.arm.label, str(len(r.seeds)), _pm(r.metrics.get("acc")), _pm(r.paired.get("acc"), True),
+                     _p(r.p_holm.get("acc")), r.verdict.get("acc", "-"), _plateau(r.plateau.get("acc")),
+                     _pm(r.metrics.get("ap50")), _pm(r.paired.get("ap50"), True), _p(r.p_holm.get("ap50")),
+                     ratio, minutes])
     if markdown:
         return "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
                          + ["| " + " | ".join(r) + " |" for r in rows])
@@ -230,9 +286,12 @@ def format_study(results: list[ArmResult], baseline: Optional[Arm], markdown: bo
 
 
 def results_json(results: list[ArmResult], baseline: Optional[Arm]) -> dict:
-    return {"baseline": baseline.label if baseline else None,
+    return {"baseline": baseline.label if baseline else None, "primary_metric": "acc",
+            "equivalence_margin": EQUIVALENCE_MARGIN, "std": "sample (ddof 1)",
             "arms": [{"arm": r.arm.label, "folder": r.arm.folder, "seeds": r.seeds, "metrics": r.metrics,
-                      "paired_vs_baseline": r.paired, "grad_ratio": r.grad_ratio} for r in results]}
+                      "paired_vs_baseline": r.paired, "p_raw": r.p_raw, "p_holm": r.p_holm, "verdict": r.verdict,
+                      "last_3_epochs": r.plateau, "grad_ratio": r.grad_ratio, "wall_minutes": r.wall_minutes,
+                      "runs": r.runs} for r in results]}
 
 
 def plot_sweep(results: list[ArmResult], key: str, path: Path, references: Optional[list[ArmResult]] = None,

@@ -4,13 +4,17 @@ python tools/bench_eval.py            # VOC07-test scale: 4,952 images, ~15k obj
 python tools/bench_eval.py --quick    # 300 images, for smoke tests
 """
 import argparse
+import sys
 import time
+from pathlib import Path
 
-from hl_detect.cli import add_debug_argument, help_layout
-from hl_detect.errors import main_guard
-from hl_detect.evaluation import DetectionEvaluator, coco_ap
-from hl_detect.evaluation.evaluator import flatten_records, gather_records
-from hl_detect.evaluation.synthetic import synthetic_results
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+from hl_detect.run.cli import add_debug_argument, help_layout  # noqa: E402
+from hl_detect.errors import main_guard  # noqa: E402
+from hl_detect.evaluation import DetectionEvaluator, coco_ap  # noqa: E402
+from hl_detect.evaluation.evaluator import flatten_records, gather_records  # noqa: E402
+from hl_detect.evaluation.synthetic_results import synthetic_results  # noqa: E402
 
 
 def get_args_parser():

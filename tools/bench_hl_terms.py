@@ -12,12 +12,16 @@ Then what HL adds in memory: bytes saved for backward beyond the features, its b
 (the centers and counters) and the largest temporary tensor of its ops.
 """
 import argparse
+import sys
+from pathlib import Path
 
 import torch
 
-from hl_detect.benchmark import BoxHeadStep, interleaved, report
-from hl_detect.cli import add_debug_argument, help_layout
-from hl_detect.errors import main_guard
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+from hl_detect.benchmark import BoxHeadStep, interleaved, report  # noqa: E402
+from hl_detect.run.cli import add_debug_argument, help_layout  # noqa: E402
+from hl_detect.errors import main_guard  # noqa: E402
 
 
 def get_args_parser():

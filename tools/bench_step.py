@@ -9,10 +9,14 @@ Same weights (one build, deep copies), same batch and RNG seed per round, steps 
 A/B/A/B in a rotating order after warm-up; prints per-round ratio median and spread.
 """
 import argparse
+import sys
+from pathlib import Path
 
 import torch
 
-from hl_detect.benchmark import (
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+from hl_detect.benchmark import (  # noqa: E402
     MODELS,
     build_stock_detector,
     interleaved,
@@ -24,8 +28,8 @@ from hl_detect.benchmark import (
     to_device,
     train_step,
 )
-from hl_detect.cli import add_debug_argument, help_layout
-from hl_detect.errors import main_guard
+from hl_detect.run.cli import add_debug_argument, help_layout  # noqa: E402
+from hl_detect.errors import main_guard  # noqa: E402
 
 
 def get_args_parser():

@@ -7,6 +7,8 @@
         --sweep loss_options.hl.weight=0.002,0.02,0.2,2,20 --seeds 0 1 2 --parallel 2 --threads 1 \\
         --plot loss_options.hl.weight                                            # a lambda sweep
     python tools/compare_losses.py ... --table-only                              # tabulate what is done
+    python tools/compare_losses.py --from-json tools/results/study_hl/study.json --baseline cosface \
+        --output-dir /tmp/vs_cosface            # re-analyse a committed study (no run folders needed)
 
 An arm is ``LOSS`` or ``LOSS[key=value,...]`` (hl_detect/study.py: a key without a dot
 is an option of the loss). Each run is tools/train_det.py's job on configs/<dataset>.yaml
@@ -33,12 +35,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hl_detect.cli import add_config_arguments, config_overrides, help_layout  # noqa: E402
-from hl_detect.config import check_loss_name, check_names, dataset_config_path, load_config  # noqa: E402
+from hl_detect.run.cli import add_config_arguments, config_overrides, help_layout  # noqa: E402
+from hl_detect.run.config import check_loss_name, check_names, dataset_config_path, load_config  # noqa: E402
 from hl_detect.errors import main_guard  # noqa: E402
+from hl_detect.studies.strength_plot import plot_by_grad_ratio  # noqa: E402
 from hl_detect.study import (  # noqa: E402
-    Arm, expand_sweeps, format_study, load_finals, parse_arm, parse_sweep, plot_sweep, results_json, run_folder,
-    study_results,
+    Arm, expand_sweeps, finals_from_study_json, format_study, load_finals, parse_arm, parse_sweep, plot_sweep,
+    results_from_finals, results_json, run_folder,
 )
 
 PAPER_ORDER = ("softmax", "asl", "er", "cl", "ccl", "mml", "hml", "cosface", "arcface", "hl")
@@ -57,11 +60,15 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--baseline", default="softmax", help="arm the paired differences are taken against")
     parser.add_argument("--parallel", type=int, default=1, help="runs trained side by side (subprocesses)")
     parser.add_argument("--threads", type=int, help="torch threads per run (default: torch's choice; 1 with --parallel > 1)")
-    parser.add_argument("--plot", action="append", default=[], metavar="KEY", help="write sweep_<key>.png against this key")
+    parser.add_argument("--plot", action="append", default=[], metavar="KEY",
+                        help="write sweep_<key>.png against this key; 'grad_ratio': strength.png, every HL arm placed "
+                             "by its measured HL/CE gradient ratio")
     parser.add_argument("--ap", choices=sorted(AP_METRIC), default="area",
                         help="AP@0.5 interpolation in the table: all-point area (the authors') or VOC07 11-point")
     parser.add_argument("--output-dir", help="default runs/compare_<dataset>")
     parser.add_argument("--table-only", action="store_true", help="train nothing; tabulate the finished runs")
+    parser.add_argument("--from-json", metavar="STUDY_JSON",
+                        help="train nothing; re-analyse a study.json written by this tool (per-seed values kept there)")
     return parser
 
 
@@ -96,7 +103,7 @@ def pending_jobs(args, arms: list[Arm], out_dir: Path) -> list[tuple[Arm, int, P
 
 
 def _announce(arm: Arm, seed: int, run_dir: Path) -> str | None:
-    from hl_detect.runner import CHECKPOINT
+    from hl_detect.engine import CHECKPOINT
 
     resume = run_dir / CHECKPOINT
     print(f"[compare] {arm.label} seed {seed}: " + ("resuming" if resume.is_file() else "training") + f" in {run_dir}",
@@ -107,7 +114,7 @@ def _announce(arm: Arm, seed: int, run_dir: Path) -> str | None:
 def run_in_process(args, jobs) -> None:
     import torch
 
-    from hl_detect.runner import run_training
+    from hl_detect.run.train import run_training
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -149,16 +156,12 @@ def run_subprocesses(args, jobs) -> list[str]:
     return failed
 
 
-def collect(out_dir: Path, arms: list[Arm], seeds: list[int], ap_metric: str) -> dict:
+def collect(finals: dict[Arm, dict[int, dict]], ap_metric: str) -> dict:
     """{arm label: aggregate_runs(...)} over the finished runs (metrics.json "final" of each seed)."""
     from hl_detect.evaluation import aggregate_runs
 
-    table = {}
-    for arm in arms:
-        finals = load_finals(out_dir, arm, seeds)
-        if finals:
-            table[arm.label] = aggregate_runs([finals[s] for s in sorted(finals)], metrics=(ap_metric, "box_accuracy"))
-    return table
+    return {arm.label: aggregate_runs([f[s] for s in sorted(f)], metrics=(ap_metric, "box_accuracy"))
+            for arm, f in finals.items() if f}
 
 
 def format_comparison(table: dict, ap_metric: str, markdown: bool = False) -> str:
@@ -185,36 +188,55 @@ def main(args: argparse.Namespace) -> dict:
         raise SystemExit("compare_losses takes --losses ARM [ARM ...], not --loss")
     for spec in args.losses or []:  # a mistyped loss: a suggestion, before the arms are parsed
         check_loss_name(spec.split("[", 1)[0].strip())
-    arms = expand_sweeps([parse_arm(a) for a in (args.losses or default_losses())], [parse_sweep(s) for s in args.sweep])
     out_dir = Path(args.output_dir or f"runs/compare_{Path(args.dataset).stem}")
+    baseline = parse_arm(args.baseline) if args.baseline else None
     failed = []
-    if not args.table_only:
-        jobs = pending_jobs(args, arms, out_dir)
-        if args.parallel > 1:
-            failed = run_subprocesses(args, jobs)
-        else:
-            run_in_process(args, jobs)
+    if args.from_json:
+        finals = finals_from_study_json(Path(args.from_json))
+        if args.losses:
+            wanted = {parse_arm(a) for a in args.losses}
+            finals = {arm: f for arm, f in finals.items() if arm in wanted}
+        seeds = sorted({s for f in finals.values() for s in f})
+        base = finals_from_study_json(Path(args.from_json)).get(baseline, {}) if baseline is not None else {}
+        if baseline is not None and not base:
+            raise SystemExit(f"[compare] {args.from_json} has no arm {baseline.label!r} to compare with")
+    else:
+        arms = expand_sweeps([parse_arm(a) for a in (args.losses or default_losses())], [parse_sweep(s) for s in args.sweep])
+        seeds = args.seeds
+        if not args.table_only:
+            jobs = pending_jobs(args, arms, out_dir)
+            if args.parallel > 1:
+                failed = run_subprocesses(args, jobs)
+            else:
+                run_in_process(args, jobs)
+        finals = {arm: load_finals(out_dir, arm, seeds) for arm in arms}
+        base = load_finals(out_dir, baseline, seeds) if baseline is not None else {}
     ap_metric = AP_METRIC[args.ap]
-    table = collect(out_dir, arms, args.seeds, ap_metric)
+    table = collect(finals, ap_metric)
     text = format_comparison(table, ap_metric)
-    title = f"{args.dataset} | seeds {args.seeds} | AP@0.5 ({args.ap}) and box accuracy, %"
+    title = f"{args.dataset} | seeds {seeds} | AP@0.5 ({args.ap}) and box accuracy, % (std: sample, ddof 1)"
     print(f"\n{title}\n{text}")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "comparison.txt").write_text(f"{title}\n{text}\n")
     (out_dir / "comparison.md").write_text(format_comparison(table, ap_metric, markdown=True) + "\n")
-    (out_dir / "comparison.json").write_text(json.dumps({"ap_metric": ap_metric, "seeds": args.seeds, "table": table}, indent=1))
+    (out_dir / "comparison.json").write_text(json.dumps({"ap_metric": ap_metric, "seeds": seeds, "table": table}, indent=1))
 
-    baseline = parse_arm(args.baseline) if args.baseline else None
-    results = study_results(out_dir, arms, args.seeds, baseline)
+    results = results_from_finals(finals, base, baseline)
     study = format_study(results, baseline)
-    print(f"\nmean ± 95 % CI over seeds; Δ = paired difference to {args.baseline} on common seeds\n"
+    print(f"\nmean ± 95 % CI over seeds; Δ = paired difference to {args.baseline} on common seeds; p: paired t-test, "
+          f"Holm-corrected over the arms; verdict on box accuracy (primary): equivalence = TOST within ±2 points\n"
           + format_study(results, baseline, markdown=False))
     (out_dir / "study.md").write_text(study + "\n")
     (out_dir / "study.json").write_text(json.dumps(results_json(results, baseline), indent=1))
     for key in args.plot:
+        if key == "grad_ratio":  # every HL arm placed by its measured strength
+            path = plot_by_grad_ratio(results, out_dir / "strength.png",
+                                      title=f"{args.dataset}: paired difference to {args.baseline} against HL strength")
+            print(f"[compare] plot {path}" if path else "[compare] no HL arm with a grad ratio to plot")
+            continue
         refs = [r for r in results if r.arm.option(key) is None]
         path = plot_sweep(results, key, out_dir / f"sweep_{key.rsplit('.', 1)[-1]}.png", references=refs,
-                          title=f"{args.dataset}: mean ± 95 % CI over seeds {args.seeds}")
+                          title=f"{args.dataset}: mean ± 95 % CI over seeds {seeds}")
         if path:
             print(f"[compare] plot {path}")
     if failed:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hl_detect.cli import add_config_arguments, config_from_args, help_layout  # noqa: E402
+from hl_detect.run.cli import add_config_arguments, config_from_args, help_layout  # noqa: E402
 from hl_detect.errors import main_guard  # noqa: E402
 
 
@@ -30,7 +30,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def main(args: argparse.Namespace) -> dict:
     from hl_detect.evaluation import aggregate_runs, format_aggregate_table
-    from hl_detect.runner import run_training
+    from hl_detect.run.train import run_training
 
     base = config_from_args(args)
     out_dir = Path(args.output_dir or f"runs/{base['dataset']}_{base['loss']}_{base['model']['head']}_seeds")
@@ -41,7 +41,9 @@ def main(args: argparse.Namespace) -> dict:
         if report.is_file():
             print(f"[seeds] seed {seed}: done before ({report}), not rerun")
         else:
-            run_training({**base, "seed": seed, "output_dir": str(run_dir)}, progress=not args.no_progress)
+            # a seed stopped before its report: continued, not started again over its checkpoint
+            resume = str(run_dir) if (run_dir / "checkpoint.pt").is_file() else None
+            run_training({**base, "seed": seed, "output_dir": str(run_dir)}, resume=resume, progress=not args.no_progress)
         reports.append(report)
     aggregate = aggregate_runs(reports)
     table = format_aggregate_table(aggregate)

@@ -14,7 +14,7 @@ from .sampler import GroupedBatchSampler, compute_aspect_ratios, create_aspect_r
 from .splits import build_datasets, build_eval_dataset, build_split, split_config
 from .synthetic import SyntheticPaths, default_synthetic_root, ensure_synthetic_dataset
 from .synthetic_products import product_catalog
-from .transforms import build_eval_transforms, build_train_transforms, build_transforms
+from .transforms import build_eval_transforms, build_train_transforms
 from .voc import VOC_CLASSES, VOC_SPLITS, VOCDetection, voc_box_to_xyxy
 
 __all__ = [
@@ -25,6 +25,6 @@ __all__ = [
     "read_image", "read_image_size", "DatasetReport", "check_dataset", "format_report",
     "GroupedBatchSampler", "compute_aspect_ratios", "create_aspect_ratio_groups",
     "SyntheticPaths", "default_synthetic_root", "ensure_synthetic_dataset", "product_catalog",
-    "build_eval_transforms", "build_train_transforms", "build_transforms",
+    "build_eval_transforms", "build_train_transforms",
     "VOC_CLASSES", "VOC_SPLITS", "VOCDetection", "voc_box_to_xyxy",
 ]

@@ -155,7 +155,9 @@ class TrackedLoader:
         return getattr(self.loader, name)
 
     def __iter__(self):
-        for images, targets in self.loader:
+        from ..engine.worker_signals import start_workers  # engine imports data: import here
+
+        for images, targets in start_workers(self.loader):
             kept_images, kept_targets = [], []
             for image, target in zip(images, targets):
                 for file, problem in target.pop("bad_images", ()):

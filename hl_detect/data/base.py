@@ -22,7 +22,7 @@ import torch
 
 from .categories import make_categories
 from .checks import SKIPPED_IMAGE, DatasetError, ProblemLog
-from .image_io import read_image, read_image_size
+from .image_io import DEFAULT_MAX_IMAGE_PIXELS, check_pixels, read_image, read_image_size
 
 
 @dataclass
@@ -41,7 +41,8 @@ class ImageRecord:
 
 
 def finalize_records(records: list[ImageRecord], *, keep_difficult: bool, remove_empty: bool,
-                     log: ProblemLog, verify_images: bool = False) -> list[ImageRecord]:
+                     log: ProblemLog, verify_images: bool = False,
+                     max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS) -> list[ImageRecord]:
     """Apply the train/eval object policy and drop images it leaves empty.
 
     Dropping difficult objects is a policy, not a problem, so it is not logged; an image left
@@ -57,7 +58,7 @@ def finalize_records(records: list[ImageRecord], *, keep_difficult: bool, remove
             continue
         if verify_images:
             try:
-                check_decodes(r)
+                check_decodes(r, max_image_pixels)
             except DatasetError as e:
                 log.add(r.path, e.problem, SKIPPED_IMAGE, "unreadable image")
                 continue
@@ -66,15 +67,17 @@ def finalize_records(records: list[ImageRecord], *, keep_difficult: bool, remove
 
 
 def image_size_from_header(path, width: int, height: int, log: ProblemLog,
-                           check: bool = True) -> tuple[int, int] | None:
+                           check: bool = True,
+                           max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS) -> tuple[int, int] | None:
     """(H, W) of an image from its header only (PIL opens lazily, no pixels are decoded).
 
     width/height: what the annotation says (<= 0: not given, the header decides). With
     `check`, a header that disagrees with the annotation skips the image (counted): its boxes
-    were drawn on another picture. None when the image is skipped (logged).
+    were drawn on another picture. An image of more than `max_pixels` is skipped (counted)
+    too: decoding it could exhaust a worker's memory. None when the image is skipped (logged).
     """
     if not check and width > 0 and height > 0:
-        return height, width
+        return _within_cap(path, height, width, log, max_pixels)
     try:
         h, w = read_image_size(path)
     except DatasetError as e:
@@ -84,12 +87,21 @@ def image_size_from_header(path, width: int, height: int, log: ProblemLog,
         log.add(path, f"annotation says {width}x{height} (WxH) but the image is {w}x{h}",
                 SKIPPED_IMAGE, "size mismatch")
         return None
+    return _within_cap(path, h, w, log, max_pixels)
+
+
+def _within_cap(path, h: int, w: int, log: ProblemLog, max_pixels: int | None) -> tuple[int, int] | None:
+    try:
+        check_pixels(path, w, h, max_pixels)
+    except DatasetError as e:
+        log.add(path, e.problem, SKIPPED_IMAGE, "image over the pixel cap")
+        return None
     return h, w
 
 
-def check_decodes(record: ImageRecord) -> np.ndarray:
-    """Decode the image and check it has the annotated size; returns the pixels."""
-    image = read_image(record.path)
+def check_decodes(record: ImageRecord, max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Decode the image (at most `max_pixels`) and check it has the annotated size; returns the pixels."""
+    image = read_image(record.path, max_pixels)
     if image.shape[:2] != (record.height, record.width):
         raise DatasetError(record.path, f"annotation says {record.width}x{record.height} (WxH) "
                                         f"but the image is {image.shape[1]}x{image.shape[0]}")
@@ -102,8 +114,10 @@ class DetectionDataset(torch.utils.data.Dataset):
 
     def __init__(self, records: list[ImageRecord], classes: list[str], transforms=None,
                  skipped: ProblemLog | None = None, source: str = "",
-                 categories: list[dict] | None = None, num_listed: int | None = None):
+                 categories: list[dict] | None = None, num_listed: int | None = None,
+                 max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS):
         self.records = records
+        self.max_image_pixels = max_image_pixels  # checked again at decode: a file may change after loading
         self.classes = list(classes)
         self.categories = list(categories) if categories is not None else make_categories(self.classes)
         if [c["name"] for c in self.categories] != self.classes:
@@ -134,8 +148,14 @@ class DetectionDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         r = self.records[i]
-        image = check_decodes(r)
-        boxes, labels, difficult = r.boxes, r.labels, r.difficult
+        image = check_decodes(r, self.max_image_pixels)
+        return self.sample(image, r.boxes, r.labels, r.difficult, r.image_id)
+
+    def sample(self, image, boxes, labels, difficult, image_id):
+        """(image, target) of the contract above from an original image and its objects
+        (copy_paste.py composes the image and objects and hands them here)."""
+        orig_boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        orig_h, orig_w = image.shape[:2]
         index = np.arange(len(labels))
         if self.transforms is not None:
             out = self.transforms(image=image, boxes=boxes, labels=labels, difficult=difficult)
@@ -145,12 +165,12 @@ class DetectionDataset(torch.utils.data.Dataset):
         target = {
             "boxes": torch.as_tensor(np.asarray(boxes, np.float32).reshape(-1, 4)),
             "labels": torch.as_tensor(np.asarray(labels, np.int64).reshape(-1)),
-            "image_id": int(r.image_id),
+            "image_id": int(image_id),
             "difficult": torch.as_tensor(np.asarray(difficult, bool).reshape(-1)),
-            "orig_size": torch.tensor([r.height, r.width], dtype=torch.int64),
+            "orig_size": torch.tensor([orig_h, orig_w], dtype=torch.int64),
             "size": torch.tensor([h, w], dtype=torch.int64),
             # `index` says which original objects survived the transform, so these stay aligned
-            "orig_boxes": torch.as_tensor(r.boxes[np.asarray(index, np.int64)].reshape(-1, 4)),
+            "orig_boxes": torch.as_tensor(orig_boxes[np.asarray(index, np.int64)].reshape(-1, 4)),
         }
         img = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
         return img, target

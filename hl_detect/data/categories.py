@@ -79,6 +79,6 @@ def coco_label_map(model_categories, json_categories) -> tuple[dict[int, int], l
 
 
 def checkpoint_categories(checkpoint: dict) -> list[dict]:
-    """A checkpoint's categories in label order; names only (id None) for one written before
-    they were stored, which evaluation then matches by name."""
-    return list(checkpoint.get("categories") or make_categories(checkpoint.get("class_names") or []))
+    """A checkpoint's categories in label order (an upgraded one: engine/checkpoint_upgrade.py
+    gives one written before they were stored names only, id None, matched by name)."""
+    return list(checkpoint["categories"])

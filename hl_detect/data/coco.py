@@ -23,6 +23,7 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from .base import DetectionDataset, ImageRecord, finalize_records, image_size_from_header
+from .image_io import DEFAULT_MAX_IMAGE_PIXELS
 from .categories import coco_label_map, describe, from_coco
 from .category_select import select_categories
 from .checks import (DROPPED_OBJECT, FATAL, SKIPPED_IMAGE, DatasetError, ProblemLog,
@@ -88,6 +89,7 @@ class COCODetection(DetectionDataset):
     model_categories: a trained model's categories (labels follow them, by id; see above).
     check_sizes: read every image header (no decoding) and skip, counted, an image whose
     size disagrees with the annotation.
+    max_image_pixels: an image with more pixels is skipped, counted (image_io.py; None: no cap).
     collect_fatal: record fatal problems in `skipped` instead of raising (the checker).
     """
 
@@ -96,7 +98,8 @@ class COCODetection(DetectionDataset):
                  verify_images: bool = False, strict: bool = False,
                  num_classes: int | None = None, categories=None, category_level: str = "sku",
                  model_categories: list[dict] | None = None, ignore_unknown_categories: bool = False,
-                 check_sizes: bool = True, collect_fatal: bool = False):
+                 check_sizes: bool = True, collect_fatal: bool = False,
+                 max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS):
         ann_file, img_dir = Path(ann_file), Path(img_dir)
         log = ProblemLog(strict)
         data = load_coco_json(ann_file, log)
@@ -125,18 +128,19 @@ class COCODetection(DetectionDataset):
                           ignore_unknown_categories)
 
         records = [r for img in data["images"]
-                   if (r := self._record(img, ann_file, img_dir, log, check_sizes)) is not None]
+                   if (r := self._record(img, ann_file, img_dir, log, check_sizes, max_image_pixels)) is not None]
         # crowd regions are never training targets, whatever keep_difficult says
         if train:
             records = [r.select(~r.difficult) for r in records]
         records = finalize_records(
             records, keep_difficult=(not train) if keep_difficult is None else keep_difficult,
             remove_empty=train if remove_empty is None else remove_empty, log=log,
-            verify_images=verify_images)
+            verify_images=verify_images, max_image_pixels=max_image_pixels)
         if not collect_fatal:
             log.raise_if_fatal(ann_file)
         super().__init__(records, [c["name"] for c in model_categories], transforms, log, str(ann_file),
-                         categories=model_categories, num_listed=len(data["images"]))
+                         categories=model_categories, num_listed=len(data["images"]),
+                         max_image_pixels=max_image_pixels)
         if ignore_unknown_categories:
             counts = Counter(a.get("category_id") for a in data["annotations"])
             self.ignored_categories = {describe(c): counts.get(c["id"], 0) for c in unknown}
@@ -170,7 +174,8 @@ class COCODetection(DetectionDataset):
         self.unknown_annotations = {a["id"] for a in annotations
                                     if a.get("category_id") not in self.cat_id_to_label}
 
-    def _record(self, img: dict, ann_file: Path, img_dir: Path, log: ProblemLog, check_sizes: bool):
+    def _record(self, img: dict, ann_file: Path, img_dir: Path, log: ProblemLog, check_sizes: bool,
+                max_pixels: int | None):
         file_name = str(img.get("file_name", ""))
         path = safe_join(img_dir, file_name)
         if path is None:
@@ -186,7 +191,7 @@ class COCODetection(DetectionDataset):
             width, height = int(img["width"]), int(img["height"])
         except (KeyError, TypeError, ValueError):
             width = height = 0
-        size = image_size_from_header(path, width, height, log, check_sizes)
+        size = image_size_from_header(path, width, height, log, check_sizes, max_pixels)
         if size is None:
             return None
         height, width = size

@@ -8,6 +8,8 @@
     "rpc"       retail_product_checkout/      train | val | test (instances_<split>2019.json,
                                               <split>2019/); ann_file= for the 113-class JSON
     "synthetic" None (data/synthetic_<C>)     train | test | val; layout="voc" | "coco"
+    "synthetic_exemplars"  None (data/exemplars_<C>)  train (single-product exemplars) | val |
+                                              test | train_trays, in RPC's layout
 """
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ from ..errors import ConfigError, dataset_hint, did_you_mean
 from .checks import DatasetError
 from .coco import COCODetection, rpc_paths
 from .synthetic import DEFAULT_NUM_VAL, SPLITS as SYNTHETIC_SPLITS, ensure_synthetic_dataset
+from .synthetic_exemplars import SPLITS as EXEMPLAR_SPLITS, ensure_exemplar_dataset
 from .voc import VOCDetection
 
-KINDS = ("voc", "coco", "rpc", "synthetic")
+KINDS = ("voc", "coco", "rpc", "synthetic", "synthetic_exemplars")
 _SYNTHETIC_KW = ("num_classes", "num_train", "num_test", "seed", "image_size")
+_EXEMPLAR_KW = ("num_classes", "views_per_class", "num_val", "num_test", "num_train_trays", "seed", "image_size")
 
 
 def build_dataset(kind: str, root, split: str, train: bool, transforms=None, **kw):
@@ -64,4 +68,10 @@ def _build(kind: str, root, split: str, train: bool, transforms=None, **kw):
         if layout == "coco":
             return COCODetection(paths.ann_file(split), paths.root, train, transforms, **kw)
         raise ConfigError(f"layout must be 'voc' or 'coco', not {layout!r}")
+    if kind == "synthetic_exemplars":
+        if split not in EXEMPLAR_SPLITS:
+            raise DatasetError(root or "data/exemplars_<C>",
+                               f"exemplar-set split must be one of {EXEMPLAR_SPLITS}, not {split!r}")
+        paths = ensure_exemplar_dataset(root, **{k: kw.pop(k) for k in _EXEMPLAR_KW if k in kw})
+        return COCODetection(paths.ann_file(split), paths.img_dir(split), train, transforms, **kw)
     raise ConfigError(f"unknown dataset kind {kind!r} (data.kind); {did_you_mean(kind, KINDS, 'kinds')}")

@@ -17,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .bad_images import bad_image_limit
+from .exemplar_gap import exemplar_note
 from .base import check_decodes
+from .image_io import DEFAULT_MAX_IMAGE_PIXELS
 from .checks import CLIPPED_BOX, FATAL, SKIPPED_IMAGE, DatasetError, Problem, ProblemLog
 
 DECODE_KIND = "unreadable image (full decode)"
@@ -37,6 +39,8 @@ class DatasetReport:
     decoded: bool = False
     bad_limit: int = 0
     fatal_reasons: list = field(default_factory=list)
+    single_object_images: int = 0
+    notes: list = field(default_factory=list)  # advice that is not a problem (exemplar_gap.py)
 
     @property
     def ok(self) -> bool:
@@ -59,10 +63,14 @@ def check_dataset(ds, decode: bool = True, workers: int = 4, max_bad_images=None
         rep.difficult += nd
         rep.images_without_objects += len(r.labels) == 0
         rep.train_empty_images += len(r.labels) > 0 and nd == len(r.labels)
+        rep.single_object_images += len(r.labels) == 1
+    note = exemplar_note(ds)
+    if note:
+        rep.notes.append(note)
     if decode:
         def one(r):
             try:
-                check_decodes(r)
+                check_decodes(r, getattr(ds, "max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS))
             except DatasetError as e:
                 return Problem(e.path, e.problem, SKIPPED_IMAGE, DECODE_KIND)
         with ThreadPoolExecutor(max(1, workers)) as pool:
@@ -94,8 +102,9 @@ def format_report(rep: DatasetReport, max_problems: int = 50) -> str:
     lines = [f"dataset: {rep.source}",
              f"images: {usable}   objects: {total}   difficult/crowd: {rep.difficult} "
              f"(not difficult: {total - rep.difficult})   classes: {len(rep.classes)}",
-             f"images without objects: {rep.images_without_objects}   images a training set "
-             f"drops (only difficult/crowd objects): {rep.train_empty_images}",
+             f"images without objects: {rep.images_without_objects}   with exactly one object: "
+             f"{rep.single_object_images}   images a training set drops (only difficult/crowd objects): "
+             f"{rep.train_empty_images}",
              "objects per class:"]
     width = max((len(c) for c in rep.classes), default=0)
     for k, name in enumerate(rep.classes, start=1):
@@ -113,6 +122,7 @@ def format_report(rep: DatasetReport, max_problems: int = 50) -> str:
         lines.append("images not decoded (--no-decode): only headers were read")
     lines.append(f"unusable images (missing, unreadable, size mismatch): {rep.num_bad} of {rep.num_listed}, "
                  f"limit {rep.bad_limit} (max_bad_images)")
+    lines += rep.notes
     if rep.ok:
         lines.append("RESULT: OK")
     else:

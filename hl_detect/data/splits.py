@@ -15,7 +15,8 @@ still read and win over the section's split.
 The test split is built with the training split's categories (matched by id, or by name
 for VOC), so a test file with fewer or other categories never shifts a label. A run refuses
 a split with no usable images and a test split that shares images with the training split
-(unless data.allow_train_test_overlap).
+(unless data.allow_train_test_overlap). `data.copy_paste: true` turns the training split's
+images (exemplars) into trays composed on the fly (copy_paste.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from collections import Counter
 
 from ..errors import ConfigError
 from .checks import CLIPPED_BOX, DROPPED_OBJECT, SKIPPED_IMAGE, DatasetError
+from .copy_paste import copy_paste_trays
+from .exemplar_gap import exemplar_gap
 from .factory import build_dataset
 from .transforms import build_eval_transforms, build_train_transforms
 
@@ -72,9 +75,21 @@ def build_split(cfg: dict, which: str, *, train: bool, split: str | None = None,
     else:
         transforms = build_eval_transforms(**resize)
     kw = {**sc["options"], **options}
+    if "max_image_pixels" in sc:  # configs older than the key keep the loaders' default cap
+        kw.setdefault("max_image_pixels", _pixel_cap(sc["max_image_pixels"]))
     if categories is not None:
         kw["model_categories"] = categories
-    return build_dataset(sc["kind"], sc.get("root"), sc["split"], train, transforms, **kw)
+    ds = build_dataset(sc["kind"], sc.get("root"), sc["split"], train, transforms, **kw)
+    if train and sc.get("copy_paste"):  # exemplars -> trays composed on the fly (copy_paste.py)
+        ds = copy_paste_trays(ds, sc.get("copy_paste_options"))
+    return ds
+
+
+def _pixel_cap(value):
+    """data.max_image_pixels: a pixel count, or null / 0 for no cap."""
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise ConfigError(f"data.max_image_pixels must be a number of pixels (e.g. 40000000) or null, not {value!r}")
 
 
 def require_images(ds, which: str) -> None:
@@ -110,6 +125,7 @@ def build_datasets(cfg: dict):
     test = build_split(cfg, "test", train=False, categories=train.categories)
     require_images(test, "test")
     check_disjoint(train, test, bool(cfg["data"].get("allow_train_test_overlap", False)))
+    train.exemplar_gap = exemplar_gap(train, test)  # describe_split logs it with the training split
     return train, test
 
 
@@ -129,15 +145,18 @@ _WORDS = {SKIPPED_IMAGE: ("image skipped", "images skipped"), DROPPED_OBJECT: ("
 def describe_split(which: str, ds) -> str | None:
     """One log line: the images used (of those listed, when fewer) and what the loader did at
     load time, by kind with counts ("2 boxes clipped to their images", not "skipped": a
-    clipped box is kept); None when it used every listed image and did nothing."""
+    clipped box is kept); None when it used every listed image and did nothing. A training
+    split that build_datasets found to be exemplars under a test split of trays adds the
+    exemplar-gap line (exemplar_gap.py)."""
     problems = getattr(ds, "skipped", None) or []
     listed = getattr(ds, "num_listed", len(ds))
+    gap = getattr(ds, "exemplar_gap", None)
     if not problems and listed <= len(ds):
-        return None
+        return gap
     line = f"[data] {which}: " + (f"{len(ds)} of {listed} images" if listed > len(ds) else f"{len(ds)} images")
     if problems:
         groups = Counter((p.action, p.kind) for p in problems)
         parts = [f"{n} {_WORDS.get(action, (action, action))[n != 1]}" + (f" ({kind})" if kind and kind != action else "")
                  for (action, kind), n in sorted(groups.items())]
         line += f"; at load time: {', '.join(parts)} (tools/check_dataset.py lists them)"
-    return line
+    return line if gap is None else f"{line}\n{gap}"

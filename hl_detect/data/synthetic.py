@@ -9,6 +9,12 @@ COCO layouts that share one JPEGImages/ folder.
     <root>/classes.txt, <root>/manifest.json   class names; generation parameters (train/test)
     <root>/manifest_val.json                   the val split's parameters
 
+A folder is only ever replaced (deleted and regenerated) when it is this generator's own:
+its manifest.json carries GENERATOR and the parameter keys, and it holds nothing the
+generator does not write. Any other non-empty folder is refused (--data-root may name a
+user's own data). Manifests written before the GENERATOR key (the parameter keys alone,
+generator_version 1) still count as ours, so existing sets are reused, not rebuilt.
+
 Scene i of a split draws from default_rng([seed, split index, i]) only (train 0, test 1,
 val 2), so it never depends on other scenes, other splits or a global RNG. A product is
 partly occluded by later ones, at most MAX_OCCLUDED of its pixels; its box is the tight box
@@ -35,6 +41,10 @@ from .synthetic_products import product_catalog, draw_product
 from .writers import coco_dict, write_coco_json, write_voc_annotation
 
 GENERATOR_VERSION = 1
+GENERATOR = "hl_detect.data.synthetic"  # manifest.json's marker: this folder is ours to replace
+# everything the generator writes at the top of its folder (and the atomic writes' temp files)
+_OWN_ENTRIES = ("JPEGImages", "Annotations", "ImageSets", "annotations", "classes.txt",
+                "manifest.json", "manifest_val.json")
 MAX_OCCLUDED = 0.35
 SPLITS = ("train", "test", "val")  # position = the split's index in the scene seed
 DEFAULT_NUM_VAL = 150
@@ -196,6 +206,37 @@ def _read_json(path: Path):
         return None
 
 
+def _foreign_reason(root: Path, params: dict, generator: str = GENERATOR,
+                    own_entries=_OWN_ENTRIES) -> str | None:
+    """Why `root` is not a folder `generator` may replace, or None when it may.
+
+    Replacing deletes everything in it, so a missing or empty folder and one of the
+    generator's own sets are the only ones that qualify. The exemplar generator
+    (synthetic_exemplars.py) passes its own marker and entries; only this generator has
+    manifests older than the marker."""
+    if not root.exists():
+        return None
+    if not root.is_dir():
+        return "is a file, not a folder"
+    entries = sorted(p.name for p in root.iterdir())
+    if not entries:
+        return None
+    manifest = _read_json(root / "manifest.json")
+    if not (root / "manifest.json").is_file():
+        return "is not empty and has no manifest.json of a synthetic dataset"
+    if not isinstance(manifest, dict):
+        return "has a manifest.json that is not a JSON object (unreadable or not ours)"
+    legacy = (generator == GENERATOR and set(manifest) == set(params)
+              and manifest.get("generator_version") == 1)
+    if manifest.get("generator") != generator and not legacy:
+        return f"has a manifest.json that hl_detect did not write (no \"generator\": \"{generator}\")"
+    others = [n for n in entries if n not in own_entries and not n.startswith(".manifest")]
+    if others:
+        shown = ", ".join(others[:5]) + (f" (+{len(others) - 5} more)" if len(others) > 5 else "")
+        return f"holds files the generator does not write: {shown}"
+    return None
+
+
 def ensure_synthetic_dataset(root=None, num_classes=20, num_train=400, num_test=150, seed=0,
                              image_size=288, num_val=0) -> SyntheticPaths:
     """Generate on first use; reuse when manifest.json matches the parameters, regenerate
@@ -208,16 +249,21 @@ def ensure_synthetic_dataset(root=None, num_classes=20, num_train=400, num_test=
     manifest = root / "manifest.json"
 
     def current() -> bool:
-        return _read_json(manifest) == params
+        found = _read_json(manifest)
+        # the marker aside, the parameters decide (a manifest written before it is current too)
+        return isinstance(found, dict) and {k: v for k, v in found.items() if k != "generator"} == params
 
     if not current():
-        if root.exists() and any(root.iterdir()) and not manifest.is_file():
-            raise DatasetError(root, "exists, is not empty and has no manifest.json of a "
-                                     "synthetic dataset; refusing to overwrite it")
+        reason = _foreign_reason(root, params)
+        if reason is not None:
+            error = DatasetError(root, f"{reason}; refusing to replace it with the generated dataset")
+            error.hint = (f"point --data-root (data.root) at a new or empty folder; if {root} is a "
+                          f"generated set you no longer need, delete it yourself")
+            raise error
         tmp = root.with_name(f".{root.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         generate_synthetic_dataset(tmp, num_classes, num_train, num_test, seed, image_size)
-        (tmp / "manifest.json").write_text(json.dumps(params, indent=1) + "\n")
+        (tmp / "manifest.json").write_text(json.dumps({"generator": GENERATOR, **params}, indent=1) + "\n")
         if not current():  # another process may have finished first
             shutil.rmtree(root, ignore_errors=True)
             try:

@@ -113,9 +113,3 @@ def build_eval_transforms(image_size=None, min_size=None, max_size=None) -> Dete
     """Resize only: no crop, no flip, no pad; every object is kept."""
     return DetectionTransform(image_size, min_size, max_size, augment=None)
 
-
-def build_transforms(train: bool, **kw) -> DetectionTransform:
-    """Train or eval pipeline; keyword arguments the eval pipeline has no use for are ignored."""
-    if train:
-        return build_train_transforms(**kw)
-    return build_eval_transforms(**{k: kw[k] for k in ("image_size", "min_size", "max_size") if k in kw})

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import DetectionDataset, ImageRecord, finalize_records, image_size_from_header
+from .image_io import DEFAULT_MAX_IMAGE_PIXELS
 from .categories import make_categories, name_to_label
 from .checks import (DROPPED_OBJECT, FATAL, SKIPPED_IMAGE, DatasetError, ProblemLog,
                      missing_file_reason, safe_join, sanitize_boxes)
@@ -104,7 +105,8 @@ def parse_voc_xml(xml_path: Path, class_to_label: dict[str, int], log: ProblemLo
 
 
 def load_voc_records(voc_dir: Path, image_set: str, class_to_label: dict[str, int], log: ProblemLog,
-                     unknown: dict, check_sizes: bool = True) -> tuple[list[ImageRecord], int]:
+                     unknown: dict, check_sizes: bool = True,
+                     max_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS) -> tuple[list[ImageRecord], int]:
     """-> (records, images the split file lists); `unknown` gathers name -> [xml files]."""
     split_file = voc_dir / "ImageSets" / "Main" / f"{image_set}.txt"
     if not split_file.is_file():
@@ -113,26 +115,33 @@ def load_voc_records(voc_dir: Path, image_set: str, class_to_label: dict[str, in
     names = [ln.split()[0] for ln in split_file.read_text().splitlines() if ln.strip()]
     records, seen = [], set()
     for pos, name in enumerate(names):
-        xml_path = voc_dir / "Annotations" / f"{name}.xml"
         if name in seen:
             log.add(split_file, f"duplicate image id {name!r} (kept the first)", SKIPPED_IMAGE,
                     "duplicate listing")
             continue
         seen.add(name)
+        # a listed id is a path too: '../../x' or '/x' would read files outside the VOC folder
+        xml_path = safe_join(voc_dir / "Annotations", f"{name}.xml")
+        image_path = safe_join(voc_dir / "JPEGImages", f"{name}.jpg")
+        if xml_path is None or image_path is None:
+            # keyed by the path as listed, so each escape counts as one bad image of its own
+            log.add(f"{voc_dir / 'JPEGImages'}/{name}.jpg", f"image id {name!r} of {split_file} points "
+                    f"outside {voc_dir} ('..' or an absolute path); not opened", SKIPPED_IMAGE,
+                    "image id outside the VOC folder")
+            continue
         parsed = parse_voc_xml(xml_path, class_to_label, log)
         if parsed is None:
             continue
         width, height, boxes, labels, difficult, obj_names, filename, lacking = parsed
         for n in lacking:
             unknown.setdefault(n, []).append(xml_path)
-        image_path = voc_dir / "JPEGImages" / f"{name}.jpg"
         if not image_path.is_file() and filename:
             image_path = safe_join(voc_dir / "JPEGImages", filename) or image_path
         if not image_path.is_file():
             reason, kind = missing_file_reason(image_path)
             log.add(image_path, reason, SKIPPED_IMAGE, kind)
             continue
-        size = image_size_from_header(image_path, width, height, log, check_sizes)
+        size = image_size_from_header(image_path, width, height, log, check_sizes, max_pixels)
         if size is None:
             continue
         height, width = size
@@ -162,15 +171,16 @@ class VOCDetection(DetectionDataset):
     train: sets the defaults keep_difficult=False and remove_empty=True (eval: True, False).
     classes: the names labels 1..C stand for; `model_categories` (a trained model's,
     hl_detect/data/categories.py) replace them, matched by name. An object of another class is fatal unless
-    `ignore_unknown_categories` (then dropped and counted). check_sizes / collect_fatal: as
-    COCODetection.
+    `ignore_unknown_categories` (then dropped and counted). check_sizes / collect_fatal /
+    max_image_pixels: as COCODetection.
     """
 
     def __init__(self, root, split: str, train: bool, transforms=None, classes=VOC_CLASSES,
                  keep_difficult: bool | None = None, remove_empty: bool | None = None,
                  verify_images: bool = False, strict: bool = False,
                  model_categories: list[dict] | None = None, ignore_unknown_categories: bool = False,
-                 check_sizes: bool = True, collect_fatal: bool = False):
+                 check_sizes: bool = True, collect_fatal: bool = False,
+                 max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS):
         root = Path(root)
         if not root.is_dir():
             raise DatasetError(root, "VOC root folder not found")
@@ -184,16 +194,16 @@ class VOCDetection(DetectionDataset):
         records, listed, unknown = [], 0, {}
         for folder, image_set in parts:
             got, n = load_voc_records(root / folder if folder else root, image_set, class_to_label,
-                                      log, unknown, check_sizes)
+                                      log, unknown, check_sizes, max_image_pixels)
             records, listed = records + got, listed + n
         log_unknown_names(unknown, len(categories), log, ignore_unknown_categories)
         records = finalize_records(
             records, keep_difficult=(not train) if keep_difficult is None else keep_difficult,
             remove_empty=train if remove_empty is None else remove_empty, log=log,
-            verify_images=verify_images)
+            verify_images=verify_images, max_image_pixels=max_image_pixels)
         if not collect_fatal:
             log.raise_if_fatal(f"{root}:{split}")
         super().__init__(records, [c["name"] for c in categories], transforms, log, f"{root}:{split}",
-                         categories=categories, num_listed=listed)
+                         categories=categories, num_listed=listed, max_image_pixels=max_image_pixels)
         if ignore_unknown_categories:
             self.ignored_categories = {repr(n): len(files) for n, files in sorted(unknown.items())}

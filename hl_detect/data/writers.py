@@ -6,6 +6,7 @@ VOC XML gets the devkit's 1-based inclusive integers; COCO JSON gets [x, y, w, h
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -52,3 +53,21 @@ def coco_dict(images, objects_per_image, classes) -> dict:
 def write_coco_json(path, data: dict) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(data))
+
+
+def write_json_atomic(path, data) -> None:
+    """Write JSON so a reader (or a resumed run) sees the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
+def save_image_atomic(image, path, **save_kw) -> None:
+    """PIL image -> file, atomically (an interrupted write leaves no half image)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    image.save(tmp, **save_kw)
+    os.replace(tmp, path)

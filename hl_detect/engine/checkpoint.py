@@ -1,41 +1,39 @@
 """Checkpoints in torchvision's references style, written atomically, loaded safely.
 
-A checkpoint is one dict: ``model`` (with the loss's buffers: centers, N_c, steps),
-``optimizer``, ``lr_scheduler``, ``scaler`` (AMP), ``epoch`` (last completed epoch),
-``step`` (global step), ``config`` (the resolved run config), ``epoch_complete``.
-Saving goes to a temporary file in the same folder, fsync, then ``os.replace``: a kill
-at any moment leaves either the old file or the new one, never a torn one. Loading uses
+A checkpoint is one dict (Trainer.state_dict writes it; checkpoint_upgrade.py brings an
+older one up to date):
+
+    model, optimizer, lr_scheduler (StepLR), lr_warmup (LinearLR or None), scaler (AMP or None)
+    epoch, step              the epoch in progress or last completed, optimizer steps (global)
+    epoch_complete           True at an epoch end; else step_in_epoch batches of it are done
+    step_in_epoch, epoch_stats   mid-epoch: batches done, every rank's running loss sums
+    data_order, rng          the data order's rule and size, every rank's random generators
+    config                   the resolved run config
+    history, train_log       evaluations so far, per-epoch loss means
+    resumes                  each resume: step, exact?, why not (run/resume_config.py, rng)
+    stateful                 e.g. the bad-image counts; train_seconds: the learning-curve clock
+    class_names, categories  the model's classes (run/train.py adds them)
+Saving goes through hl_detect/atomic_files.py (a temporary file in the same folder, fsync,
+``os.replace``, folder fsync, mode 0644): a kill at any moment leaves either the old file or
+the new one, never a torn one. Loading uses
 ``torch.load(weights_only=True)``: tensors and plain containers only, no code can run.
 """
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Union
 
 import torch
 
-from ..errors import CheckpointError, MissingFileError, nearby_paths
+from ..atomic_files import write_atomic as _write_atomic
+from ..errors import CheckpointError, MissingFileError, UserError, nearby_paths
 
 
-def _write_atomic(path: Union[str, Path], write) -> Path:
-    """``write(handle)`` into a temporary file beside ``path``, synced, then renamed onto it:
-    a kill at any moment leaves the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+class CheckpointWriteError(UserError, RuntimeError):
+    """The checkpoint could not be written (disk full, no permission): the previous one is kept."""
+
+    hint = "free space or fix the folder's permissions, then continue with --resume RUN (the previous checkpoint is whole)"
 
 
 def save_checkpoint(state: dict[str, Any], path: Union[str, Path]) -> Path:
@@ -51,12 +49,21 @@ def copy_checkpoint(source: Union[str, Path], path: Union[str, Path]) -> Path:
     return _write_atomic(path, write)
 
 
-def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu") -> dict[str, Any]:
+def load_checkpoint(path: Union[str, Path], map_location: Union[str, torch.device] = "cpu",
+                    mmap: bool = False) -> dict[str, Any]:
+    """``mmap=True``: tensors stay on disk until touched (reading a checkpoint's config costs
+    next to nothing, whatever its size)."""
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"checkpoint not found: {path}{_did_you_mean_path(path)}", hint=_CHECKPOINT_HINT)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+        except RuntimeError:
+            if not mmap:
+                raise
+            # a file of torch's legacy format cannot be mapped: read it whole
+            return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # pickle errors, truncated files, unsafe globals
         raise CheckpointError(f"{path}: not a loadable hl_detect checkpoint ({type(error).__name__}: {error})") from error
 

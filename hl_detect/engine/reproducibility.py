@@ -4,7 +4,7 @@
 them back afterwards, so a library caller's process is left as it was); ``environment()`` is
 what metrics.json records beside the numbers, so a number can be re-measured under the same
 conditions. On one machine, the same config and thread count give bit-identical weights
-(tests/tools/test_tools_exact_resume.py); another thread count or library version may not.
+(tests/engine/test_exact_resume.py); another thread count or library version may not.
 """
 from __future__ import annotations
 

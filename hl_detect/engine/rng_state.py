@@ -38,8 +38,9 @@ def capture() -> dict:
     return state
 
 
-def restore(state: dict) -> None:
-    """Set this process's generators to ``state`` (as ``capture`` returned it)."""
+def restore(state: dict) -> Optional[str]:
+    """Set this process's generators to ``state`` (as ``capture`` returned it); returns why the
+    CUDA generators could not be set, if they could not (then the resume is not exact)."""
     torch.set_rng_state(state["torch"].cpu())
     n = state["numpy"]
     keys = n["keys"].cpu().numpy().astype(np.uint32)
@@ -47,8 +48,14 @@ def restore(state: dict) -> None:
     p = state["python"]
     random.setstate((p["version"], tuple(p["internal"]), p["gauss"]))
     cuda = state.get("cuda")
-    if cuda is not None and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
+    if cuda is None:
+        return None
+    if not torch.cuda.is_available() or len(cuda) != torch.cuda.device_count():
+        found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return (f"the checkpoint holds the generators of {len(cuda)} CUDA devices, this process sees {found}: "
+                "they were not restored")
+    torch.cuda.set_rng_state_all([s.cpu() for s in cuda])
+    return None
 
 
 def gather() -> list[Optional[dict]]:

@@ -3,12 +3,13 @@
 Losses come back from the model as a dict of named scalars; every key is summed for the
 backward pass, shown on the progress bar and written to TensorBoard, so a new loss term
 (``loss_hypersphere``) needs no code here. A non-finite total stops the run with the
-step and every term named, before the optimizer touches the weights.
+step and every term named, before the optimizer touches the weights; under DDP the ranks
+agree on it (non_finite_ranks), so all of them stop at the same step.
 
-On logging steps the RoI heads also measure ``hl/grad_ratio``: the gradient norm of the
-loss's extra terms (HL's penalty) over that of the cross-entropy at the box-head
-features, read in the same host read as the loss values (no extra sync). Its epoch mean
-is returned as ``grad_ratio`` beside the loss means.
+Whatever a loss needs around its steps comes through hooks (engine/hooks.py), so this loop
+knows no loss: their ``step_values()`` (e.g. HL's gradient ratio, hl_detect/run/loss_hooks.py)
+are read in the same host read as the loss values (no extra sync), and their epoch means are
+returned beside the loss means under the same names.
 
 The running sums live in an ``EpochStats`` the caller may keep: a checkpoint written
 mid-epoch carries it, so the means of a resumed epoch still cover all of its steps.
@@ -17,52 +18,71 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import torch
 from tqdm import tqdm
 
-from ..convert import step_losses
-from ..distributed import all_reduce_sum_, get_world_size, is_main_process
+from ..distributed import all_reduce_sum_, get_rank, get_world_size, is_distributed, is_main_process
+from ..errors import UserError
 
 
-class NonFiniteLossError(RuntimeError):
-    """A training loss became NaN or infinite; the message names the step and the terms."""
+class NonFiniteLossError(UserError, RuntimeError):
+    """A training loss became NaN or infinite; the message names the step, the rank and the terms."""
+
+    hint = ("lower lr (or set clip_grad_norm), check the data, and continue from the last good checkpoint "
+            "with --resume RUN --allow-config-change --set lr=...")
+
+
+def non_finite_ranks(values: dict[str, float], device: torch.device) -> dict[int, dict[str, float]]:
+    """{rank: its loss terms} of every rank whose total is not finite, the same dict on every rank.
+
+    Under DDP a rank that stopped alone would leave the others waiting in the backward pass's
+    gradient all-reduce (for the process group's timeout, 30 min): so the ranks exchange their
+    terms, one small all-reduce per step (each rank fills its own row, the others are zero)."""
+    if not is_distributed():
+        return {} if math.isfinite(sum(values.values())) else {0: values}
+    keys, rank = list(values), get_rank()
+    table = torch.zeros(get_world_size(), len(keys), dtype=torch.float64, device=device)
+    table[rank] = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    rows = all_reduce_sum_(table).tolist()
+    return {r: dict(zip(keys, row)) for r, row in enumerate(rows) if not math.isfinite(sum(row))}
 
 
 class EpochStats:
-    """Running sums of one epoch on this rank: loss terms, gradient ratio, images, seconds."""
+    """Running sums of one epoch on this rank: loss terms (every step), the hooks' extra values
+    (on the steps that measure them: [sum, count] by name), images, seconds."""
 
     def __init__(self) -> None:
         self.sums: dict[str, float] = {}
         self.steps, self.images, self.seconds = 0, 0, 0.0
-        self.ratio_sum, self.ratio_count = 0.0, 0
+        self.extra_sums: dict[str, list] = {}
 
-    def add(self, values: dict[str, float], images: int, ratio: Optional[float]) -> None:
+    def add(self, values: dict[str, float], images: int, extras: Optional[dict[str, float]] = None) -> None:
         for key, value in values.items():
             self.sums[key] = self.sums.get(key, 0.0) + value
         self.steps += 1
         self.images += images
-        if ratio is not None:
-            self.ratio_sum, self.ratio_count = self.ratio_sum + ratio, self.ratio_count + 1
+        for key, value in (extras or {}).items():
+            total, count = self.extra_sums.get(key, (0.0, 0))
+            self.extra_sums[key] = [total + value, count + 1]
 
     def means(self) -> dict[str, float]:
         means = {k: v / max(1, self.steps) for k, v in self.sums.items()}
-        if self.ratio_count:
-            means["grad_ratio"] = self.ratio_sum / self.ratio_count
+        means.update({k: total / count for k, (total, count) in self.extra_sums.items() if count})
         return means
 
     def images_per_second(self) -> float:
         return self.images / max(self.seconds, 1e-9)
 
     def state_dict(self) -> dict:
-        return dict(vars(self), sums=dict(self.sums))
+        return dict(vars(self), sums=dict(self.sums), extra_sums={k: list(v) for k, v in self.extra_sums.items()})
 
     @classmethod
     def from_state(cls, state: Optional[dict]) -> "EpochStats":
         stats = cls()
         for key, value in (state or {}).items():
-            setattr(stats, key, dict(value) if key == "sums" else value)
+            setattr(stats, key, dict(value) if key in ("sums", "extra_sums") else value)
         return stats
 
 
@@ -89,38 +109,40 @@ def train_one_epoch(
     on_step_end: Optional[Callable[[int], None]] = None,
     progress: bool = True,
     stats: Optional[EpochStats] = None,
+    hooks: Sequence[Any] = (),
 ) -> tuple[int, dict[str, float]]:
     """Train for one epoch (or what is left of it); returns (new global step, mean of each loss term).
 
-    ``stats``: the epoch's running sums so far (a resumed epoch); updated in place."""
+    ``stats``: the epoch's running sums so far (a resumed epoch); updated in place.
+    ``hooks``: engine/hooks.py's step points (before_step, step_values, after_optimizer_step)."""
     model.train()
     total_steps = len(loader) if max_steps is None else min(len(loader), max_steps)
     stats = stats if stats is not None else EpochStats()
     bar = tqdm(total=total_steps, desc=f"epoch {epoch}", disable=not (progress and is_main_process()), dynamic_ncols=True)
     steps_done, start, seconds_before = 0, time.perf_counter(), stats.seconds
-    heads = getattr(getattr(model, "module", model), "roi_heads", None)
-    can_measure = hasattr(heads, "measure_grad_ratio")
+    progress_terms = {short: key for hook in hooks for short, key in hook.progress_terms.items()}
     for images, targets in loader:
         if steps_done >= total_steps:
             break
         images, targets = move_to(images, targets, device)
-        measure = can_measure and (global_step + 1) % log_every == 0
-        if measure:
-            heads.measure_grad_ratio, heads.last_grad_ratio = True, None
+        for hook in hooks:
+            hook.before_step(global_step)
         with torch.autocast(device_type=device.type, enabled=scaler is not None):
             loss_dict = model(images, targets)
         total = sum(loss_dict.values())
-        ratio = heads.last_grad_ratio if measure else None
+        extra = {k: v for hook in hooks for k, v in hook.step_values().items()}
         # one host read per step for all terms (the guard torchvision's references keep too)
-        read = [v.detach().float() for v in loss_dict.values()] + ([ratio.float()] if ratio is not None else [])
-        read = torch.stack(read).tolist()
+        read = torch.stack([v.detach().float() for v in [*loss_dict.values(), *extra.values()]]).tolist()
         values = dict(zip(loss_dict, read))
-        if ratio is not None:
+        extra_values = dict(zip(extra, read[len(loss_dict):]))
+        for key, value in extra_values.items():
             if writer is not None:
-                writer.add_scalar("hl/grad_ratio", read[-1], global_step + 1)
-        if not math.isfinite(sum(values.values())):
-            terms = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
-            raise NonFiniteLossError(f"non-finite loss at epoch {epoch}, step {global_step} (global): {terms}")
+                writer.add_scalar(key, value, global_step + 1)
+        bad = non_finite_ranks(values, device)
+        if bad:  # every rank stops here, before a backward pass the others would wait in
+            where = f" on rank {', '.join(map(str, bad))}" if is_distributed() else ""
+            terms = "; ".join(", ".join(f"{k}={v:.4g}" for k, v in row.items()) for row in bad.values())
+            raise NonFiniteLossError(f"non-finite loss at epoch {epoch}, step {global_step} (global){where}: {terms}")
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(total).backward()
@@ -134,16 +156,17 @@ def train_one_epoch(
             if clip_grad_norm:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
             optimizer.step()
-        step_losses(model)  # HL's count_steps="optimizer" schedule counts optimizer steps (a no-op otherwise)
+        for hook in hooks:
+            hook.after_optimizer_step()
         if iter_scheduler is not None:
             iter_scheduler.step()
         global_step += 1
         steps_done += 1
-        stats.add(values, len(images), read[-1] if ratio is not None else None)
+        stats.add(values, len(images), {k.rsplit("/", 1)[-1]: v for k, v in extra_values.items()})
         stats.seconds = seconds_before + time.perf_counter() - start
         lr = optimizer.param_groups[0]["lr"]
-        bar.set_postfix(loss=f"{sum(values.values()):.3f}", hl=f"{values.get('loss_hypersphere', 0.0):.3f}",
-                        lr=f"{lr:.2e}", ips=f"{stats.images_per_second():.1f}")
+        terms = {short: f"{values.get(key, 0.0):.3f}" for short, key in progress_terms.items()}
+        bar.set_postfix(loss=f"{sum(values.values()):.3f}", **terms, lr=f"{lr:.2e}", ips=f"{stats.images_per_second():.1f}")
         bar.update(1)
         if writer is not None and global_step % log_every == 0:
             for key, value in values.items():

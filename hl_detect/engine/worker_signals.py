@@ -25,13 +25,26 @@ ignores the signal while the parent lives and exits otherwise. Where ``sigwaitin
 exist (macOS, Windows) torch's handler stays. The blocked SIGTERM and ignored SIGINT are
 inherited by programs a worker starts. The rule runs Python code: a worker stuck in C code
 that holds the GIL answers only SIGKILL.
+
+A worker must have SIGTERM blocked from its first instruction, not only from ``worker_init``
+on: torch's worker loop starts threads before it calls ``worker_init_fn``, and a thread that
+does not block SIGTERM may be the one the kernel hands the parent's ``terminate()`` to. That
+SIGTERM then reaches the Python handler, which cannot see its sender and ignores it while the
+parent lives; the parent waits in ``join()`` for ever (multiprocessing's exit handler does
+exactly this for workers still alive at interpreter exit). ``start_workers`` therefore blocks
+SIGTERM in the thread that forks the workers for the moment of the fork; the workers, and
+every thread they start, inherit the mask. A SIGTERM that reaches the trainer in that moment
+waits and is delivered right after. ``release_workers`` ends persistent workers when a run is
+over, so none outlives the run that started them (a notebook, or a test, goes on running).
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
 import threading
+from typing import Iterator
 
 from .data_order import seed_worker
 
@@ -78,3 +91,34 @@ def worker_init(worker_id: int) -> None:
     """The DataLoader ``worker_init_fn`` of hl_detect's loaders: seeds, then the signal rules."""
     seed_worker(worker_id)
     leave_stop_signals_to_parent()
+
+
+@contextlib.contextmanager
+def _sigterm_blocked() -> Iterator[None]:
+    """SIGTERM blocked in the calling thread (and so in processes it forks) for the block."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)  # a SIGTERM that came meanwhile is delivered now
+
+
+def start_workers(loader):
+    """``iter(loader)``, with SIGTERM blocked while the loader forks its workers (see above)."""
+    with _sigterm_blocked():
+        return iter(loader)
+
+
+def release_workers(loader) -> None:
+    """End the persistent workers of ``loader`` (a DataLoader, or a wrapper with ``.loader``).
+
+    A DataLoader keeps them in its private ``_iterator`` until it is garbage; a reference cycle
+    would keep them until the interpreter exits. Shutting them down is torch's own step."""
+    loader = getattr(loader, "loader", loader)
+    iterator = getattr(loader, "_iterator", None)
+    if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+        iterator._shutdown_workers()
+        loader._iterator = None

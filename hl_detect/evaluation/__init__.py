@@ -1,8 +1,7 @@
-"""Detection evaluation: VOC AP (07 11-point and area), COCO AP, best-box accuracy, checkout."""
+"""Detection evaluation: VOC AP (07 11-point and area), COCO AP, best-box accuracy.
+
+The checkout metrics the evaluator also reports (``checkout=True``) live in hl_detect/checkout/."""
 from .box_accuracy import best_boxes, box_accuracy
-from .checkout import checkout_evaluate, checkout_metrics, checkout_sweep, count_matrix
-from .checkout_selection import CheckoutData, calibrate_class_thresholds, oracle_sweep, select_on_val
-from .counting import COUNT_RULES, DEFAULT_AGNOSTIC_IOU, agnostic_keep, count_mask
 from .coco_eval import coco_ap, coco_ground_truth
 from .evaluator import DetectionEvaluator
 from .iou import box_iou, paired_iou, to_devkit_frame

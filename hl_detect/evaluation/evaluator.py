@@ -10,7 +10,7 @@ Checkout metrics (``checkout=True``) use ``checkout_count_rule`` (counting.py) a
 ``checkout_threshold``; ``image_levels`` ({image_id: level}) adds them per RPC level;
 ``checkout_oracle_sweep`` adds the best threshold chosen on this very split, labelled as an
 oracle. Thresholds chosen on validation data: ``checkout_data()`` of a val pass and of a test
-pass go to checkout_selection.select_on_val.
+pass go to hl_detect.checkout.selection.select_on_val.
 
 ``plus_one`` (on for VOC data): our VOC loader stores 0-based continuous boxes (xmin-1, ymin-1,
 xmax, ymax). With it on, boxes (GT and detections) go to the devkit frame as Detectron2's
@@ -25,9 +25,9 @@ import torch
 import torch.distributed as dist
 
 from .box_accuracy import box_accuracy
-from .checkout import checkout_evaluate
-from .checkout_selection import CheckoutData, oracle_sweep
-from .counting import DEFAULT_AGNOSTIC_IOU, check_count_rule
+from ..checkout.metrics import checkout_evaluate
+from ..checkout.selection import CheckoutData, oracle_sweep
+from ..checkout.counting import DEFAULT_AGNOSTIC_IOU, check_count_rule
 from .coco_eval import coco_ap
 from .iou import to_devkit_frame
 from .records import make_detections, make_ground_truth

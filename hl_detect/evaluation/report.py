@@ -7,21 +7,20 @@ values}}; metrics are dotted paths ("coco.AP", "checkout.cAcc"). std is the popu
 (numpy's default, ddof=0) unless ``ddof`` says otherwise; the paper does not state which.
 """
 import csv
+import io
 import json
 import os
 
 import numpy as np
 
-from .checkout_report import format_checkout
+from ..atomic_files import write_text_atomic
+from ..checkout.report import format_checkout
+from ..stats import percent
 
 DEFAULT_METRICS = ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage", "mAP_50_95")
 LOWER_IS_BETTER = {"checkout.ACD", "checkout.mCCD"}
 NOT_PERCENT = {"checkout.ACD"}
 COLUMNS = ("class", "AP07", "AP-area", "accuracy", "#objects")
-
-
-def _pct(x):
-    return "-" if x is None else f"{100.0 * x:.2f}"
 
 
 def table_rows(result):
@@ -45,19 +44,19 @@ def images_note(result, prefix=""):
 
 
 def format_table(result):
-    rows = [[r[0], _pct(r[1]), _pct(r[2]), _pct(r[3]), str(r[4])] for r in table_rows(result)]
+    rows = [[r[0], percent(r[1]), percent(r[2]), percent(r[3]), str(r[4])] for r in table_rows(result)]
     widths = [max(len(str(x)) for x in col) for col in zip(COLUMNS, *rows)]
     line = lambda r: "  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w)
                                for i, (x, w) in enumerate(zip(r, widths)))
     out = [line(COLUMNS), "-" * (sum(widths) + 2 * (len(widths) - 1))]
     out += [line(r) for r in rows[:-1]] + [out[1], line(rows[-1])]
-    out.append(f"box coverage {_pct(result['box_coverage'])}  "
-               f"mAP@[.5:.95] (devkit matching) {_pct(result['mAP_50_95'])}")
+    out.append(f"box coverage {percent(result['box_coverage'])}  "
+               f"mAP@[.5:.95] (devkit matching) {percent(result['mAP_50_95'])}")
     if images_note(result):
         out.append(images_note(result))
     if "coco" in result:
         c = result["coco"]
-        out.append(f"COCO AP {_pct(c['AP'])}  AP50 {_pct(c['AP50'])}  AP75 {_pct(c['AP75'])}")
+        out.append(f"COCO AP {percent(c['AP'])}  AP50 {percent(c['AP50'])}  AP75 {percent(c['AP75'])}")
     if "checkout" in result:
         out += format_checkout(result["checkout"])
     return "\n".join(out)
@@ -75,15 +74,15 @@ def _csv_cell(x):
 
 
 def write_csv(result, path):
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(COLUMNS)
-        writer.writerows([[_csv_cell(x) for x in r] for r in table_rows(result)])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(COLUMNS)
+    writer.writerows([[_csv_cell(x) for x in r] for r in table_rows(result)])
+    write_text_atomic(path, text.getvalue())  # a kill mid-write leaves the old report whole
 
 
 def write_json(result, path):
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1)
+    write_text_atomic(path, json.dumps(result, indent=1))
 
 
 def save_report(result, out_dir, name="eval"):
@@ -100,7 +99,9 @@ def _lookup(result, dotted):
     return result
 
 
-def aggregate_runs(runs, metrics=DEFAULT_METRICS, ddof=0):
+def aggregate_runs(runs, metrics=DEFAULT_METRICS, ddof=1):
+    """best / mean / std / n of each metric over runs (reports or their JSON paths). std is
+    the sample std (ddof 1), the convention of every table here (the study's CIs use it too)."""
     loaded = []
     for run in runs:
         if isinstance(run, (str, os.PathLike)):

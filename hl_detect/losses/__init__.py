@@ -11,7 +11,7 @@ from .hypersphere import HypersphereLoss
 from .hypersphere_authors import AuthorsCodeHypersphereLoss, authors_image_centers
 from .hypersphere_functional import class_sums, hypersphere_penalty, update_centers
 from .margin import MarginLoss
-from .multi_margin import MultiMarginLoss
+from .amcm_softmax import AMCMSoftmaxLoss
 from .normalized_classifier import NormalizedLinear, adapt_to_normalized
 from .registry import LOSSES, build_classification_loss, loss_parts, register_loss
 from .sphere_radius import cap_angle, feature_sphere_radius
@@ -40,7 +40,7 @@ __all__ = [
     "CosFaceLoss",
     "ArcFaceLoss",
     "additive_angular_cosine",
-    "MultiMarginLoss",
+    "AMCMSoftmaxLoss",
     "HardMiningLoss",
     "hard_mining",
     "ASoftmaxLoss",

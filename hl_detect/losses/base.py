@@ -3,7 +3,7 @@
 Shapes: R sampled RoIs of a training step, d box-head feature size, C foreground
 classes (labels 0..C, 0 = background, torchvision's convention).
 
-The RoIHeads plugin gives a loss three chances to act, all during training only:
+The RoIHeads plugin gives a loss four chances to act, all during training only:
   - ``adapt_predictor(predictor)`` once at conversion, to swap the classifier layer
     (e.g. a normalized one for CosFace/ArcFace); the default keeps it unchanged;
   - ``training_logits(logits, features, labels)`` between the predictor and

@@ -21,6 +21,7 @@ buffer's version counter tells without touching the device.
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import torch
@@ -28,9 +29,27 @@ from torch import Tensor
 
 from .base import ClassificationLoss
 from ..distributed import is_distributed
-from .hypersphere_functional import NORMALIZATIONS, class_sums, hypersphere_penalty, update_centers
+from .hypersphere_functional import NORMALIZATIONS, POWERS, class_sums, hypersphere_penalty, update_centers
 from .hypersphere_present import present_center_update
 from .sphere_radius import feature_sphere_radius
+
+
+def check_strength(radius: float, weight: float, epsilon: float, beta: float, power: int) -> None:
+    """Refuse hyperparameters that make the loss meaningless rather than weak (each says why)."""
+    values = {"radius": radius, "weight": weight, "epsilon": epsilon, "beta": beta}
+    bad = [k for k, v in values.items() if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)]
+    if bad:
+        raise ValueError(f"hypersphere loss: {', '.join(f'{k}={values[k]!r}' for k in bad)} must be finite numbers")
+    if radius <= 0:
+        raise ValueError(f"hypersphere loss: radius r must be > 0 (r <= 0 puts the centers at the antipode), got {radius}")
+    if weight < 0:
+        raise ValueError(f"hypersphere loss: weight (lambda) must be >= 0 (a negative one is unbounded below), got {weight}")
+    if not 0.0 <= epsilon < 1.0:
+        raise ValueError(f"hypersphere loss: epsilon must be in [0, 1) (the dead zone eps*a; eps >= 1 "
+                         f"swallows every feature, eps < 0 acts as |eps|), got {epsilon}")
+    if power not in POWERS:
+        raise ValueError(f"hypersphere loss: power must be one of {POWERS} (2: eq. 17 as printed, "
+                         f"4: the authors' code), got {power!r}")
 
 
 class HypersphereLoss(ClassificationLoss):
@@ -40,7 +59,7 @@ class HypersphereLoss(ClassificationLoss):
         num_classes: C, foreground classes (torchvision's num_classes - 1).
         feature_dim: d, size of the box-head features the predictor receives.
         radius: r, radius of the center sphere (paper: 40).
-        weight: lambda of eq. 17 (paper: 0.002).
+        weight: lambda of eq. 17 (paper: 0.002; the authors' ``train.py`` default is 0.003).
         beta: class-center separation weight of eq. 16 (paper: 0.1).
         epsilon: eps, the dead zone is eps * a (eq. 11; paper: 0.05).
         phi: EWMA factor of eq. 15 (paper: 0.99).
@@ -49,11 +68,15 @@ class HypersphereLoss(ClassificationLoss):
         background_center: also keep a center for background RoIs (label 0), as the
             authors' code does. Off by default (the spec keeps C foreground centers).
         normalize_by: the denominator of eq. 17: ``"elements"`` (default; R * d, all sampled
-            RoIs times the feature size, as the authors' code divides, which is where the
-            paper's lambda = 0.002 was tuned) or ``"foreground"`` (the RoIs with a center, the
-            paper's text; ~4 d times stronger at the same lambda). The default follows the
-            loss study in README ("When does HL help?"): at lambda = 0.002, "foreground"
-            loses to softmax by several AP points; "elements" does not.
+            RoIs times the feature size, as the authors' code divides) or ``"foreground"``
+            (the RoIs with a center, the paper's text; ~4 d times stronger at the same
+            lambda). With the square (``power=2``) and ``"elements"``, lambda = 0.002 is about
+            10^3 times weaker than the authors' trained strength, not equal to it: their
+            code's penalty is quartic (``power``). README "How we read the paper" gives the
+            measured gradient ratios of each form.
+        power: 2 (default; eq. 17 as printed, ||f - c||^2 beyond the dead zone) or 4 (the
+            authors' code, ``gCL``: ||f - c||^4 strictly beyond the dead zone, ``>``). At
+            ||f - c|| ~ 40 the quartic term is ~1,600 times the square at the same lambda.
         bias_correction: N_c of eq. 15's 1/(1 - phi^t): ``"per_class"`` (default; the
             updates in which class k was present) or ``"global"`` (the paper's single
             count). They agree when every class is in every batch (classification); in
@@ -88,10 +111,12 @@ class HypersphereLoss(ClassificationLoss):
         normalize_by: str = "elements",
         bias_correction: str = "per_class",
         count_steps: str = "forward",
+        power: int = 2,
     ) -> None:
         super().__init__()
         if num_classes < 1 or feature_dim < 2:
             raise ValueError(f"need num_classes >= 1 and feature_dim >= 2, got {num_classes}, {feature_dim}")
+        check_strength(radius=radius, weight=weight, epsilon=epsilon, beta=beta, power=power)
         if not 0.0 <= phi < 1.0:
             raise ValueError(f"phi must be in [0, 1), got {phi}")
         if update_every < 1 or warmup_steps < 0:
@@ -103,6 +128,7 @@ class HypersphereLoss(ClassificationLoss):
         if count_steps not in ("forward", "optimizer"):
             raise ValueError(f"count_steps must be 'forward' or 'optimizer', got {count_steps!r}")
         self.count_steps = count_steps
+        self.power = int(power)
         self.normalize_by = normalize_by
         self.bias_correction = bias_correction
         self.num_classes = num_classes
@@ -192,7 +218,7 @@ class HypersphereLoss(ClassificationLoss):
         with torch.autocast(device_type=features.device.type, enabled=False):
             return hypersphere_penalty(
                 features.float(), labels, self.centers, self.dead_zone, self.weight, self.label_offset,
-                self.normalize_by,
+                self.normalize_by, self.power,
             )
 
     @torch.no_grad()
@@ -200,7 +226,10 @@ class HypersphereLoss(ClassificationLoss):
         """One EWMA center update (eqs. 15-16) from this step's RoIs, synced across ranks."""
         count = self.class_updates if self.bias_correction == "per_class" else self.num_updates
         with torch.autocast(device_type=features.device.type, enabled=False):
-            if self.centers.shape[0] > features.shape[0] and not is_distributed():
+            if features.shape[0] == 0 and not is_distributed():
+                # no RoI in this step (a shape, known on the host): nothing present, nothing moves
+                present = torch.zeros_like(self.class_updates, dtype=torch.bool)
+            elif self.centers.shape[0] > features.shape[0] and not is_distributed():
                 # more classes than RoIs (a large catalogue): rewrite only the present rows
                 rows, values, present, change = present_center_update(
                     self.centers, count, features, labels, self.label_offset, self._current_center_sum(),
@@ -272,6 +301,6 @@ class HypersphereLoss(ClassificationLoss):
             f"num_classes={self.num_classes}, feature_dim={self.feature_dim}, r={self.radius}, "
             f"lambda={self.weight}, beta={self.beta}, eps={self.epsilon}, a={self.sphere_radius:.4f}, "
             f"phi={self.phi}, warmup_steps={self.warmup_steps}, k={self.update_every}, "
-            f"background_center={self.background_center}, normalize_by={self.normalize_by}, "
+            f"background_center={self.background_center}, normalize_by={self.normalize_by}, power={self.power}, "
             f"bias_correction={self.bias_correction}, count_steps={self.count_steps}"
         )

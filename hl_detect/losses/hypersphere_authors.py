@@ -15,15 +15,22 @@ code behind Table VIII. What that script computes, per training step:
           S_k = sum_{y_j = k} ( v_j - beta (sum_l C_l - C_k) / (K - 1) )     (eq. 16)
       u_k = S_k / ||S_k||  (``renorm(2, 0, 1e-5) * 1e5``; a class absent from the image
       gets a zero center; background included)
-  - image i's penalty uses its own new centers r u:
-        lambda * sum_j [1(||f_j - r u_{y_j}|| > eps * r) ||f_j - r u_{y_j}||]^2 / (2 R_i d)
-    (a = r, so the dead zone is eps * r = 2.0; every RoI, background included)
+  - image i's penalty uses its own new centers r u (``gCL``):
+        dists_j = ||f_j - r u_{y_j}||;  indicate1_j = 1(dists_j > eps * r) * dists_j
+        lambda * sum_j (indicate1_j * dists_j)^2 / (2 R_i d)
+          = lambda * sum_j 1(dists_j > eps * r) ||f_j - r u_{y_j}||^4 / (2 R_i d)
+    a QUARTIC penalty (``power=4``; eq. 17 as printed squares), with the strict ``>`` of
+    the script; a = r, so the dead zone is eps * r = 2.0; every RoI, background included;
   - the step's loss averages the per-image terms over the N images.
-Centers get no gradient. The warm start (CE only for ``warmup_steps``) and the
-validation-pass rule are HypersphereLoss's. The ``centers`` buffer keeps the last
-image's r u for the TensorBoard diagnostics; it plays no part in the next step.
-One difference: the dead-zone test here is ``>=`` where the script has ``>``; a feature
-at exactly distance eps * r has probability zero.
+Centers get no gradient (``get_center_momentum`` runs under no_grad). The warm start
+(CE only for ``warmup_steps``) and the validation-pass rule are HypersphereLoss's; the
+script itself has none (``train.py``: ``Freeze_Epoch = 0``, HL from the first step; it
+resumes a trained ``ep050`` checkpoint instead), so the default here is 0, and a run that
+trains from scratch sets one (our configs pass ``warmup_epochs``). The default lambda is
+``train.py``'s 0.003 (``--loss_weight``); ``gCL``'s own default and the paper's is 0.002.
+The ``centers`` buffer keeps the last image's r u for the TensorBoard diagnostics; it plays
+no part in the next step. tests/core/test_hl_authors_port.py checks all of this against a
+literal, line-by-line port of ``get_center_momentum`` + ``gCL`` (values and gradients).
 """
 from __future__ import annotations
 
@@ -51,15 +58,17 @@ class AuthorsCodeHypersphereLoss(HypersphereLoss):
     """The authors' detection HL (see the module docstring); ``loss_hypersphere``.
 
     Args: as HypersphereLoss; ``beta`` is the script's ``sep_weight``, ``phi`` its
-    ``beta`` (0.99), ``epsilon`` its ``rho``. Defaults are the paper's values.
+    ``beta`` (0.99), ``epsilon`` its ``rho``, ``weight`` its ``loss_weight`` (default
+    0.003, ``train.py``'s). The penalty is always the script's quartic one.
     """
 
     name = "hl_authors_code"
 
-    def __init__(self, num_classes: int, feature_dim: int, radius: float = 40.0, weight: float = 0.002,
+    def __init__(self, num_classes: int, feature_dim: int, radius: float = 40.0, weight: float = 0.003,
                  beta: float = 0.1, epsilon: float = 0.05, phi: float = 0.99, warmup_steps: int = 0) -> None:
         super().__init__(num_classes, feature_dim, radius=radius, weight=weight, beta=beta, epsilon=epsilon, phi=phi,
-                         warmup_steps=warmup_steps, update_every=1, background_center=True, normalize_by="elements")
+                         warmup_steps=warmup_steps, update_every=1, background_center=True, normalize_by="elements",
+                         power=4)
         self.sphere_radius = self.radius  # the script's alpha = 40 = r, not the cap-area a
 
     def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
@@ -77,7 +86,7 @@ class AuthorsCodeHypersphereLoss(HypersphereLoss):
             for f, y in zip(features.float().split(sizes), labels.split(sizes)):
                 unit = authors_image_centers(f.detach(), y, unit, self.radius, self.beta, self.phi)
                 penalties.append(hypersphere_penalty(f, y, self.radius * unit, self.dead_zone, self.weight,
-                                                     label_offset=0, normalize_by="elements"))
+                                                     label_offset=0, normalize_by="elements", power=4))
             if training_step:
                 self.centers.copy_(self.radius * unit)
         return {"loss_hypersphere": torch.stack(penalties).mean()}
@@ -85,4 +94,4 @@ class AuthorsCodeHypersphereLoss(HypersphereLoss):
     def extra_repr(self) -> str:
         return (f"num_classes={self.num_classes}, feature_dim={self.feature_dim}, r={self.radius}, "
                 f"lambda={self.weight}, sep_weight={self.beta}, rho={self.epsilon}, a=r={self.sphere_radius}, "
-                f"phi={self.phi}, warmup_steps={self.warmup_steps}, per-image centers, numel normalization")
+                f"phi={self.phi}, warmup_steps={self.warmup_steps}, per-image centers, quartic penalty, numel normalization")

@@ -36,33 +36,44 @@ def squared_distance_to_centers(features: Tensor, centers: Tensor, index: Tensor
 
 
 NORMALIZATIONS = ("foreground", "elements")
+POWERS = (2, 4)
 
 
 class _CenterPenalty(torch.autograd.Function):
-    """lambda/(2m) sum_i o_i ||f_i - c_{idx_i}||^2 with a hand-written backward (eq. 17).
+    """lambda/(2m) sum_i o_i ||f_i - c_{idx_i}||^p with a hand-written backward (eq. 17).
 
     m is the number of RoIs with a center (``normalize_by="foreground"``, eq. 17's text)
     or the number of feature elements R * d, background RoIs included
     (``"elements"``, the authors' code: ``sum(...) / (2 * feat.numel())``).
+    p is 2 (eq. 17 as printed) or 4 (the authors' code squares ``indicate1 * dists``,
+    which is already ||f - c||^2, so its sum runs over ||f - c||^4).
 
-    With o_i = 1(||f_i - c|| >= eps*a) for RoIs that have a center (0 otherwise), the
-    gradient is d/df_i = (lambda/m) o_i (f_i - c_{idx_i}): one gather of the RoIs'
-    centers and one fused multiply, O(R d) at any K, instead of autograd's chain of
-    [R, d] temporaries. Saved for backward: the features autograd keeps anyway, the
-    centers (K d) and two [R] vectors.
+    With o_i = 1(||f_i - c|| beyond eps*a) for RoIs that have a center (0 otherwise), the
+    gradient is d/df_i = (lambda/(2m)) p ||f_i - c||^(p-2) o_i (f_i - c_{idx_i}): one
+    gather of the RoIs' centers and one fused multiply, O(R d) at any K, instead of
+    autograd's chain of [R, d] temporaries. Saved for backward: the features autograd
+    keeps anyway, the centers (K d) and two [R] vectors.
     """
 
     @staticmethod
-    def forward(ctx, features, centers, index, has_center, dead_zone, weight, normalize_by):
+    def forward(ctx, features, centers, index, has_center, dead_zone, weight, normalize_by, power):
         # index None: ``centers`` are already the RoIs' own rows [R, d]
         dist_sq = squared_distance_to_centers(features, centers, index)
-        # eq. 11: iota(.) = 0 inside the feature sphere of radius eps*a, 1 on or outside it
-        outside = (dist_sq >= dead_zone * dead_zone) & has_center
+        if power == 4:
+            # the authors' gCL: torch.where(dists > thres, 1, 0), strictly beyond the dead zone
+            outside = (dist_sq > dead_zone * dead_zone) & has_center
+        else:
+            # eq. 11: iota(.) = 0 inside the feature sphere of radius eps*a, 1 on or outside it
+            outside = (dist_sq >= dead_zone * dead_zone) & has_center
         if normalize_by == "elements":
             m = float(max(1, features.numel()))  # a shape, known on the host: no sync
         else:
             m = has_center.sum().clamp(min=1).to(dist_sq.dtype)
         coef = outside.to(dist_sq.dtype) * (weight / m)
+        if power == 4:
+            # value 1/2 coef d^4; gradient 2 coef d^2 (f - c): the d^2 factor is saved in coef
+            ctx.save_for_backward(features, centers, index, 2.0 * coef * dist_sq)
+            return 0.5 * torch.dot(coef * dist_sq, dist_sq)
         ctx.save_for_backward(features, centers, index, coef)
         return 0.5 * torch.dot(coef, dist_sq)
 
@@ -70,11 +81,11 @@ class _CenterPenalty(torch.autograd.Function):
     def backward(ctx, grad_output):
         features, centers, index, coef = ctx.saved_tensors
         if not ctx.needs_input_grad[0]:
-            return None, None, None, None, None, None, None
+            return (None,) * 8
         g = (coef * grad_output)[:, None]
         own = centers if index is None else centers.index_select(0, index)
         grad = (features - own).mul_(g)
-        return grad, None, None, None, None, None, None
+        return grad, None, None, None, None, None, None, None
 
 
 def hypersphere_penalty(
@@ -85,17 +96,23 @@ def hypersphere_penalty(
     weight: float,
     label_offset: int = 1,
     normalize_by: str = "foreground",
+    power: int = 2,
 ) -> Tensor:
     """Generalized center penalty of eq. 17 (without the CE term).
 
-        lambda / (2 m) * sum_i [ 1(||f_i - c_{y_i}|| >= eps*a) * ||f_i - c_{y_i}|| ]^2
+        lambda / (2 m) * sum_i [ 1(||f_i - c_{y_i}|| >= eps*a) * ||f_i - c_{y_i}|| ]^2     (power 2)
+        lambda / (2 m) * sum_i   1(||f_i - c_{y_i}|| >  eps*a) * ||f_i - c_{y_i}||^4       (power 4)
 
-    summed over the RoIs that have a center; ``dead_zone`` is eps*a. The denominator
-    (eq. 17: "m, the mini-batch size") has two readings, chosen by ``normalize_by``:
+    summed over the RoIs that have a center; ``dead_zone`` is eps*a. ``power=2`` is eq. 17
+    as printed; ``power=4`` is what the authors' code computes (``gCL``:
+    ``sum((indicate1 * dists) ** 2)`` with ``indicate1 = 1(dists > thres) * dists``), with
+    its strict ``>``. At distances around r = 40 the quartic term is ~d^2 = 1,600 times the
+    square (README, "How we read the paper"). The denominator (eq. 17: "m, the mini-batch
+    size") has two readings, chosen by ``normalize_by``:
       - ``"foreground"``: m = the number of RoIs that carry a center (eq. 17's text);
       - ``"elements"``: m = R * d, every sampled RoI (background included) times the
         feature size, as the authors' code divides (``2 * feat.numel()``); relative to
-        CE this is about R/m_fg * d (~4 d in detection) times weaker at the same lambda.
+        ``"foreground"`` this is about R/m_fg * d (~4 d in detection) times weaker.
     With no RoI to penalize the result is an exact 0 that stays in the graph. Centers
     are constants here (eq. 17: "all c_{y_i} are known"); they are copied, so a later
     in-place center update cannot invalidate this term's backward (gradient accumulation):
@@ -103,12 +120,15 @@ def hypersphere_penalty(
     """
     if normalize_by not in NORMALIZATIONS:
         raise ValueError(f"normalize_by must be one of {NORMALIZATIONS}, got {normalize_by!r}")
+    if power not in POWERS:
+        raise ValueError(f"power must be one of {POWERS} (2: eq. 17 as printed, 4: the authors' code), got {power!r}")
     index, has_center = center_index(labels, label_offset)
     if centers.shape[0] > features.shape[0]:
         # more centers than RoIs: copy only the R rows the RoIs use (O(R d), not O(K d))
         return _CenterPenalty.apply(features, centers.detach().index_select(0, index), None, has_center,
-                                    dead_zone, weight, normalize_by)
-    return _CenterPenalty.apply(features, centers.detach().clone(), index, has_center, dead_zone, weight, normalize_by)
+                                    dead_zone, weight, normalize_by, power)
+    return _CenterPenalty.apply(features, centers.detach().clone(), index, has_center, dead_zone, weight,
+                                normalize_by, power)
 
 
 def class_sums(

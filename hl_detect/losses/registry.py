@@ -16,19 +16,20 @@ from .exclusive_regularization import ExclusiveRegularization
 from .hypersphere import HypersphereLoss
 from .hard_mining import HardMiningLoss
 from .hypersphere_authors import AuthorsCodeHypersphereLoss
-from .multi_margin import MultiMarginLoss
+from .amcm_softmax import AMCMSoftmaxLoss
 from .sphereface import ASoftmaxLoss
 
 # every builder takes (num_classes=C, feature_dim=d, **hyperparameters)
 LOSSES: dict[str, Callable[..., ClassificationLoss]] = {
     "softmax": lambda num_classes, feature_dim, **kw: SoftmaxLoss(**kw),
     "hl": HypersphereLoss,
-    # the authors' detection script, reproduced exactly (per-image centers, numel normalization)
+    # the authors' detection script (per-image centers, quartic penalty, numel normalization), checked
+    # against a literal port of their code in tests/core/test_hl_authors_port.py
     "hl_authors_code": AuthorsCodeHypersphereLoss,
     # the comparison losses of Tables VIII/IX (MML and HML: see their modules for the sources)
     "cl": CenterLoss,
     "ccl": ConstrainedCenterLoss,
-    "mml": MultiMarginLoss,
+    "mml": AMCMSoftmaxLoss,
     "hml": HardMiningLoss,
     "cosface": CosFaceLoss,
     "arcface": ArcFaceLoss,

@@ -14,7 +14,6 @@ from torch import nn
 import hl_detect.losses.base as loss_base_module
 from hl_detect import HypersphereLoss, convert_to_hypersphere, revert_to_torchvision
 from hl_detect.losses import ASoftmaxLoss, CenterLoss, NormalizedLinear, class_sums, hypersphere_penalty, update_centers
-from hl_detect.engine.lr_warmup import IterWarmup as _IterWarmup
 
 from test_roi_heads import mobilenet, run_train
 
@@ -293,32 +292,7 @@ def test_compile_does_not_recompile_every_step():
     torch._dynamo.reset()
 
 
-# 7. lr warm-up on resume ---------------------------------------------------------------------------------
-
-def lrs_of(warmup, optimizer, steps):
-    out = []
-    for _ in range(steps):
-        warmup.step()
-        out.append(optimizer.param_groups[0]["lr"])
-    return out
-
-
-@pytest.mark.parametrize("stop_at", [2, 6, 9])
-def test_lr_warmup_resumes_where_it_stopped(stop_at):
-    param = nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([param], lr=1e-3)
-    straight = lrs_of(_IterWarmup(opt, 6), opt, 9)
-    opt_a = torch.optim.SGD([param], lr=1e-3)
-    first = _IterWarmup(opt_a, 6)
-    head = lrs_of(first, opt_a, stop_at)
-    opt_b = torch.optim.SGD([param], lr=1e-3)
-    opt_b.load_state_dict(opt_a.state_dict())
-    resumed = _IterWarmup(opt_b, 6, state=first.state_dict())
-    assert opt_b.param_groups[0]["lr"] == pytest.approx(head[-1])
-    assert head + lrs_of(resumed, opt_b, 9 - stop_at) == pytest.approx(straight)
-
-
-# 8. revert of the margin losses --------------------------------------------------------------------------
+# 8. revert of the margin losses (7, the lr warm-up on resume: tests/engine/test_lr_schedule.py) ------------
 
 @pytest.mark.parametrize("name", ["cosface", "arcface", "asl"])
 def test_revert_restores_a_linear_classifier_that_loads_stock_weights(name):

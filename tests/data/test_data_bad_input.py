@@ -68,6 +68,19 @@ def test_image_modes_become_rgb(tmp_path, mode, value, expect):
         assert (arr == expect).all(), (mode, arr[0, 0])
 
 
+@pytest.mark.parametrize("mode,fmt", [("I;16", "PNG"), ("I;16", "TIFF"), ("I;16B", "TIFF")])
+def test_16_bit_images_scale_by_their_mode_not_their_content(tmp_path, mode, fmt):
+    # a dark 16-bit picture: every value <= 255, which content alone would take for 8-bit
+    values = (np.arange(7 * 9).reshape(7, 9) * 4).astype(np.uint16)  # 0 .. 248
+    path = tmp_path / f"dark.{fmt.lower()}"
+    Image.fromarray(values).convert(mode).save(path, format=fmt)  # fromarray(uint16) is I;16
+    assert Image.open(path).mode == mode
+    arr = read_image(path)
+    expect = np.floor(values / 257.0 + 0.5).astype(np.uint8)  # 65535 -> 255, as a viewer shows it
+    assert arr.dtype == np.uint8 and (arr == expect[:, :, None]).all()
+    assert arr.max() == 1  # 248 of 65535 is black, not the mid-grey 248 of 255
+
+
 def test_malformed_xml_is_skipped(tmp_path):
     ds0 = voc(tmp_path, {"a": [voc_object("dog", 1, 1, 5, 5)], "b": [voc_object("cat", 1, 1, 5, 5)]})
     (tmp_path / "Annotations" / "b.xml").write_text("<annotation><object><name>cat</name>")
@@ -149,6 +162,29 @@ def test_file_name_outside_root(tmp_path):
     assert [r.image_id for r in ds.records] == [1]
     assert all("outside the image folder" in p.reason for p in ds.skipped)
     assert len(ds.skipped) == 2
+
+
+def test_voc_image_ids_outside_root_are_skipped_and_counted(tmp_path):
+    from hl_detect.data import BadImageTracker, check_dataset
+    root = tmp_path / "voc"
+    write_voc_entry(root, "a", 50, 40, [voc_object("dog", 1, 1, 5, 5)])
+    # a readable annotation and image outside the folder, where '../../secret' and the
+    # absolute id lead: loading them would train on (or leak) files the dataset never held
+    write_voc_entry(tmp_path / "pool", "secret", 50, 40, [voc_object("cat", 1, 1, 5, 5)])
+    (tmp_path / "pool" / "Annotations" / "secret.xml").rename(tmp_path / "secret.xml")
+    (tmp_path / "pool" / "JPEGImages" / "secret.jpg").rename(tmp_path / "secret.jpg")
+    absolute = str(tmp_path / "secret")
+    write_split(root, "s", ["a", "../../secret", absolute])
+    ds = VOCDetection(root, "s", train=False)
+    assert [r.path.name for r in ds.records] == ["a.jpg"] and ds.num_listed == 3
+    bad = ds.skipped.bad_images()
+    assert len(bad) == 2 and {p.kind for p in bad} == {"image id outside the VOC folder"}
+    assert all("points outside" in p.reason and "s.txt" in p.reason for p in bad)
+    said = []
+    tracker = BadImageTracker("test", ds, max_bad_images=2, say=said.append)
+    assert tracker.counts()["at_load"] == 2 and "2 unusable at load" in said[0]  # each counted
+    report = check_dataset(ds, decode=False)
+    assert report.num_bad == 2
 
 
 def test_strict_turns_skips_into_errors(tmp_path):

@@ -22,11 +22,11 @@ def load_tool():
     return mod
 
 
-def test_checker_on_good_synthetic_tree(small_synthetic, capsys):
+def test_checker_on_good_synthetic_tree(tiny_dataset, capsys):
     tool = load_tool()  # in-process: one subprocess below is enough to pin the CLI itself
     for layout in ("voc", "coco"):
         args = tool.get_args_parser().parse_args(
-            ["--kind", "synthetic", "--root", str(small_synthetic.root), "--split", "train",
+            ["--kind", "synthetic", "--root", str(tiny_dataset.root), "--split", "train",
              "--layout", layout, "--num-train", "8", "--num-test", "4", "--image-size", "128"])
         assert tool.main(args) == 0
         out = capsys.readouterr().out

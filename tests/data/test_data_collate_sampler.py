@@ -34,8 +34,8 @@ def test_grouped_batches_are_single_group_and_full():
         assert len(seen) >= len(ratios) - 2 * 2
 
 
-def test_dataloader_end_to_end(small_synthetic):
-    ds = build_dataset("synthetic", small_synthetic.root, "train", train=False,
+def test_dataloader_end_to_end(tiny_dataset):
+    ds = build_dataset("synthetic", tiny_dataset.root, "train", train=False,
                        transforms=build_eval_transforms(min_size=64, max_size=128),
                        num_train=8, num_test=4, image_size=128)
     ratios = compute_aspect_ratios(ds)

@@ -4,7 +4,7 @@ split that shares images with the training split."""
 import pytest
 
 from data_helpers import write_coco, write_image
-from hl_detect.config import load_config, dataset_config_path
+from hl_detect.run.config import load_config, dataset_config_path
 from hl_detect.data import DatasetError
 from hl_detect.data.splits import build_datasets, describe_split, split_config
 from hl_detect.errors import ConfigError, ConfigKeyError

@@ -28,10 +28,10 @@ def test_small_set_is_fast_and_deterministic(tmp_path):
     assert ba["JPEGImages/000001.jpg"] != bc["JPEGImages/000001.jpg"]
 
 
-def test_voc_and_coco_views_agree(small_synthetic):
+def test_voc_and_coco_views_agree(tiny_dataset):
     for split, n in (("train", 8), ("test", 4)):
-        voc = VOCDetection(small_synthetic.root, split, train=False, classes=small_synthetic.classes)
-        coco = COCODetection(small_synthetic.ann_file(split), small_synthetic.root, train=False)
+        voc = VOCDetection(tiny_dataset.root, split, train=False, classes=tiny_dataset.classes)
+        coco = COCODetection(tiny_dataset.ann_file(split), tiny_dataset.root, train=False)
         assert len(voc) == len(coco) == n and voc.classes == coco.classes
         assert not voc.skipped.entries and not coco.skipped.entries
         for rv, rc in zip(voc.records, coco.records):
@@ -41,8 +41,8 @@ def test_voc_and_coco_views_agree(small_synthetic):
     assert [r.image_id for r in coco.records] == [9, 10, 11, 12]  # test ids follow train ids
 
 
-def test_scenes_have_several_objects_inside_the_image(small_synthetic):
-    ds = build_dataset("synthetic", small_synthetic.root, "train", train=False, **SMALL)
+def test_scenes_have_several_objects_inside_the_image(tiny_dataset):
+    ds = build_dataset("synthetic", tiny_dataset.root, "train", train=False, **SMALL)
     counts = [len(r.labels) for r in ds.records]
     assert min(counts) >= 2 and max(counts) <= 8 and np.mean(counts) >= 3
     for r in ds.records:

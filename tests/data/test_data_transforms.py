@@ -65,10 +65,10 @@ def test_random_train_pipeline_keeps_boxes_inside_and_aligned(seed):
         np.testing.assert_allclose(out["image"][cy, cx], COLOURS[int(l)], atol=40)
 
 
-def test_dataset_contract_with_train_and_eval_pipelines(small_synthetic):
+def test_dataset_contract_with_train_and_eval_pipelines(tiny_dataset):
     for train in (True, False):
         tf = (build_train_transforms if train else build_eval_transforms)(image_size=160)
-        ds = build_dataset("synthetic", small_synthetic.root, "train", train, tf,
+        ds = build_dataset("synthetic", tiny_dataset.root, "train", train, tf,
                            num_train=8, num_test=4, image_size=128)
         for i in range(len(ds)):
             img, t = ds[i]

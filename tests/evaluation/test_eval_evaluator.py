@@ -10,7 +10,7 @@ import torch.multiprocessing as mp
 
 from hl_detect.evaluation import (DetectionEvaluator, evaluate_voc, make_detections,
                                   make_ground_truth, mean_ap, to_devkit_frame)
-from hl_detect.evaluation.synthetic import synthetic_results
+from hl_detect.evaluation.synthetic_results import synthetic_results
 
 C = 5
 

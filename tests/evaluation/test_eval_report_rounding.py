@@ -4,7 +4,7 @@ import csv
 
 from hl_detect.evaluation import DetectionEvaluator, format_table, save_report
 from hl_detect.evaluation.report import CSV_DIGITS, images_note
-from hl_detect.evaluation.synthetic import synthetic_results
+from hl_detect.evaluation.synthetic_results import synthetic_results
 
 
 def result():

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
-from hl_detect.losses import ArcFaceLoss, CosFaceLoss, MultiMarginLoss, NormalizedLinear, build_classification_loss
+from hl_detect.losses import ArcFaceLoss, CosFaceLoss, AMCMSoftmaxLoss, NormalizedLinear, build_classification_loss
 from loss_references import cosine_table, small_problem
 
 
@@ -25,7 +25,7 @@ def test_mml_logits_match_hand_computation():
     features, weight, labels = small_problem()
     features[5] = -weight[0]  # theta = pi: ArcFace's fall-back branch, then the cosine margin
     cos = cosine_table(features, weight)
-    loss = MultiMarginLoss(num_classes=3, feature_dim=4, scale=12.0, angular_margin=0.3, cosine_margin=0.2)
+    loss = AMCMSoftmaxLoss(num_classes=3, feature_dim=4, scale=12.0, angular_margin=0.3, cosine_margin=0.2)
     out = loss.training_logits(layer_for(weight, 12.0)(features), features, labels)
     expected = [[12.0 * (hand_target(c, 0.3, 0.2) if j == y else c) for j, c in enumerate(row)]
                 for row, y in zip(cos, labels.tolist())]
@@ -35,7 +35,7 @@ def test_mml_logits_match_hand_computation():
 def test_mml_without_background_margin_keeps_background_logits():
     features, weight, labels = small_problem()
     cos = cosine_table(features, weight)
-    loss = MultiMarginLoss(3, 4, scale=12.0, margin_on_background=False)
+    loss = AMCMSoftmaxLoss(3, 4, scale=12.0, margin_on_background=False)
     out = loss.training_logits(layer_for(weight, 12.0)(features), features, labels)
     for i, y in enumerate(labels.tolist()):
         want = 12.0 * (cos[i][y] if y == 0 else hand_target(cos[i][y], 0.3, 0.2))
@@ -47,10 +47,10 @@ def test_mml_reduces_to_arcface_and_cosface():
     layer = layer_for(weight, 16.0)
     logits = layer(features)
     arc = ArcFaceLoss(3, 4, scale=16.0, margin=0.4).training_logits(logits, features, labels)
-    assert_close(MultiMarginLoss(3, 4, scale=16.0, angular_margin=0.4, cosine_margin=0.0)
+    assert_close(AMCMSoftmaxLoss(3, 4, scale=16.0, angular_margin=0.4, cosine_margin=0.0)
                  .training_logits(logits, features, labels), arc)
     cosface = CosFaceLoss(3, 4, scale=16.0, margin=0.35).training_logits(logits, features, labels)
-    assert_close(MultiMarginLoss(3, 4, scale=16.0, angular_margin=0.0, cosine_margin=0.35)
+    assert_close(AMCMSoftmaxLoss(3, 4, scale=16.0, angular_margin=0.0, cosine_margin=0.35)
                  .training_logits(logits, features, labels), cosface)
 
 
@@ -60,7 +60,7 @@ def test_mml_gradient_is_finite_at_zero_angle_and_defaults_are_documented():
     features[1] = 2.0 * weight[1]
     features.requires_grad_()
     layer = layer_for(weight, 16.0)
-    loss = MultiMarginLoss(3, 4, scale=16.0)
+    loss = AMCMSoftmaxLoss(3, 4, scale=16.0)
     F.cross_entropy(loss.training_logits(layer(features), features, labels), labels).backward()
     assert torch.isfinite(features.grad).all() and torch.isfinite(layer.weight.grad).all()
     built = build_classification_loss("mml", 20, 2048)

@@ -2,6 +2,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 from hl_detect.study import Arm, expand_sweeps, format_study, mean_ci, parse_arm, parse_sweep, plot_sweep, study_results
@@ -80,3 +81,45 @@ def test_parallel_sweep_end_to_end(tool, tmp_path):  # noqa: F811
     cfg = json.loads((out / "hl__normalize_by-elements__weight-20" / "seed0" / "metrics.json").read_text())["config"]
     assert cfg["loss_options"]["hl"]["weight"] == 20 and cfg["loss_options"]["hl"]["normalize_by"] == "elements"
     assert (out / "sweep_weight.png").is_file() and (out / "softmax" / "seed0" / "train.log").is_file()
+
+
+def test_holm_verdicts_plateau_and_curves(tmp_path):
+    """Three arms against softmax over 6 seeds: a clear loss, a tight tie, a noisy tie."""
+    from scipy import stats
+
+    base = parse_arm("softmax")
+    arms = {"hl[weight=20]": -8.0, "hl[weight=0.2]": 0.0, "cosface": 0.0}
+    jitter = {"hl[weight=20]": [0.5, -0.4, 0.3, -0.2, 0.1, -0.3], "hl[weight=0.2]": [0.2, -0.1, 0.1, -0.2, 0.0, 0.1],
+              "cosface": [6.0, -5.0, 4.0, -7.0, 5.0, -3.0]}
+    softmax_acc = [60.0, 62.0, 65.0, 61.0, 63.0, 64.0]
+    for seed, acc in enumerate(softmax_acc):
+        write_run(tmp_path, base, seed, 0.9, acc / 100)
+    for label, shift in arms.items():
+        arm = parse_arm(label)
+        for seed, acc in enumerate(softmax_acc):
+            value = (acc + shift + jitter[label][seed]) / 100
+            write_run(tmp_path, arm, seed, 0.9, value)
+            path = tmp_path / arm.folder / f"seed{seed}" / "metrics.json"
+            data = json.loads(path.read_text())
+            data["history"] = [{"epoch": e, "box_accuracy": value - 0.01 * (2 - e), "mAP50_area": 0.9} for e in range(3)]
+            data["elapsed_s"] = 600.0
+            path.write_text(json.dumps(data))
+    results = {r.arm.label: r for r in study_results(tmp_path, [base] + [parse_arm(a) for a in arms], list(range(6)), base)}
+    raw = {a: stats.ttest_rel([acc + arms[a] + j for acc, j in zip(softmax_acc, jitter[a])], softmax_acc).pvalue for a in arms}
+    order = sorted(raw, key=raw.get)
+    expected = {}
+    running = 0.0
+    for rank, a in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * raw[a]))
+        expected[a] = running
+    for a in arms:
+        assert results[a].p_holm["acc"] == pytest.approx(expected[a], rel=1e-6)
+    assert results["hl[weight=20]"].verdict["acc"] == "worse"
+    assert results["hl[weight=0.2]"].verdict["acc"] == "equivalent (±2)"
+    assert results["cosface"].verdict["acc"] == "undecided"  # its 95 % CI contains 0, but that is not equivalence
+    plateau = results["hl[weight=0.2]"].plateau["acc"]
+    assert [p["mean"] for p in plateau] == pytest.approx([np.mean(softmax_acc) + d + 0.01 for d in (-2, -1, 0)], abs=0.05)
+    assert results["cosface"].wall_minutes["mean"] == pytest.approx(10.0) and results["softmax"].wall_minutes is None
+    assert results["cosface"].runs[0]["history"][2]["epoch"] == 2
+    text = format_study(list(results.values()), base)
+    assert "worse" in text and "equivalent (±2)" in text

@@ -1,23 +1,23 @@
 """eval_det's val-chosen checkout thresholds and predict's outputs, through the real command line."""
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
 from tiny_runs import run_tool, tiny_args
 
+pytestmark = pytest.mark.slow  # whole runs of the tools, in subprocesses
+
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
+def tiny_run(tiny_data_with_val, tmp_path_factory):
     """A 1-epoch tiny run with the checkout metrics, on its own data (val is generated in it)."""
-    from hl_detect.data import ensure_synthetic_dataset
-
     tmp = tmp_path_factory.mktemp("checkout")
-    data = ensure_synthetic_dataset(tmp / "data", num_classes=20, num_train=8, num_test=4, seed=0, image_size=128)
     run = tmp / "run"
-    run_tool("train_det.py", *tiny_args(data.root, run, "--epochs", "1", "--set", "eval_checkout=true",
+    run_tool("train_det.py", *tiny_args(tiny_data_with_val, run, "--epochs", "1", "--set", "eval_checkout=true",
                                         "--set", "data.options.num_val=4", "--set", "prediction_pictures=0"))
-    return run, data.root
+    return run, tiny_data_with_val
 
 
 def test_sweep_chooses_on_val_and_reports_on_test(tiny_run, tmp_path):
@@ -82,6 +82,40 @@ def test_predict_names_by_relative_path_skips_broken_images(tiny_run, tmp_path):
     run_tool("predict.py", run, trays / "cam1", "--output-dir", json_only, "--no-pictures", "--device", "cpu")
     assert (json_only / "0001.receipt.json").is_file()
     assert not list(json_only.glob("*.png")) and not list(json_only.glob("*.jpg"))
+
+
+def test_predict_outputs_never_overwrite_each_other_or_the_summary(tiny_run, tmp_path):
+    # issue 24: summary.jpg's summary.json was the run's; tray.receipt.jpg's tray.receipt.json was tray.jpg's
+    run, data = tiny_run
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    sources = {"summary.jpg": "000009.jpg", "tray.jpg": "000010.jpg", "tray.receipt.jpg": "000011.jpg"}
+    for name, source in sources.items():
+        shutil.copy(data / "JPEGImages" / source, inputs / name)
+    out = tmp_path / "out"
+    run_tool("predict.py", run, inputs, "--output-dir", out, "--score-threshold", "0.0", "--device", "cpu")
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"done", "skipped", "counting"} <= set(summary) and summary["skipped"] == []
+    assert sorted(summary["done"]) == ["summary_jpg", "tray", "tray_receipt"]
+    for name, image in (("summary_jpg", "summary.jpg"), ("tray", "tray.jpg"), ("tray_receipt", "tray.receipt.jpg")):
+        assert Path(json.loads((out / f"{name}.json").read_text())["image"]).name == image
+        assert json.loads((out / f"{name}.receipt.json").read_text())["image"] == name
+        assert (out / f"{name}.png").is_file() and (out / f"{name}.receipt.txt").is_file()
+    assert len(list(out.glob("*.receipt.json"))) == 3
+
+
+def test_predict_skips_an_image_over_the_pixel_cap(tiny_run, tmp_path):
+    from PIL import Image
+    run, data = tiny_run
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(data / "JPEGImages" / "000009.jpg", inputs / "ok.jpg")
+    Image.new("L", (7000, 6000)).save(inputs / "huge.png")  # 42 Mpx of black, a few KB on disk
+    out = tmp_path / "out"
+    proc = run_tool("predict.py", run, inputs, "--output-dir", out, "--device", "cpu")
+    assert "1 of 2 images" in proc.stdout
+    (skipped,) = json.loads((out / "summary.json").read_text())["skipped"]
+    assert skipped["image"].endswith("huge.png") and "max_image_pixels" in skipped["reason"]
 
 
 def test_predict_with_nothing_readable_is_a_user_error(tiny_run, tmp_path):

@@ -6,18 +6,17 @@ import torch
 
 from tiny_runs import run_tool, tiny_args
 
+pytestmark = pytest.mark.slow  # whole runs of the tools, in subprocesses
+
 
 @pytest.fixture(scope="module")
-def curve_run(tmp_path_factory):
+def curve_run(tiny_data_with_val, tmp_path_factory):
     """Two tiny epochs, the second in a resumed session whose saved time was set to 10^6 s."""
-    from hl_detect.data import ensure_synthetic_dataset
-
     tmp = tmp_path_factory.mktemp("curve")
-    data = ensure_synthetic_dataset(tmp / "data", num_classes=20, num_train=8, num_test=4, seed=0, image_size=128)
     run = tmp / "run"
     common = ["--set", "eval_checkout=true", "--set", "data.options.num_val=4", "--set", "prediction_pictures=0",
               "--set", "keep_epoch_checkpoints=true"]
-    run_tool("train_det.py", *tiny_args(data.root, run, "--epochs", "1", *common))
+    run_tool("train_det.py", *tiny_args(tiny_data_with_val, run, "--epochs", "1", *common))
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
     ckpt["train_seconds"] = 1e6  # a resumed session must add to what the checkpoint says
     torch.save(ckpt, run / "checkpoint.pt")
@@ -58,7 +57,7 @@ def test_curve_is_eval_det_sweep_per_checkpoint(curve_run, tmp_path):
 
 
 def test_first_checkpoint_that_meets_the_targets():
-    from hl_detect.evaluation.checkout_curve import first_meeting, target_line
+    from hl_detect.checkout.curve import first_meeting, target_line
 
     rows = [{"checkpoint": f"e{i}.pt", "epoch": i, "step": 10 * i, "train_seconds": 60.0 * i,
              "test_cAcc": c, "test_mCIoU": m} for i, (c, m) in enumerate([(0.1, 0.9), (0.35, 0.7), (0.31, 0.82)])]
@@ -94,7 +93,7 @@ def test_seeds_of_one_recipe_each_keep_their_report(curve_run, tmp_path):
 def test_checkpoint_labels():
     from pathlib import Path
 
-    from hl_detect.evaluation.checkout_curve import checkpoint_labels
+    from hl_detect.checkout.curve import checkpoint_labels
 
     assert checkpoint_labels([Path("r/epochs/epoch_000.pt"), Path("r/epochs/epoch_001.pt")]) == ["epoch_000", "epoch_001"]
     assert checkpoint_labels([Path("a_seed0/checkpoint.pt"), Path("a_seed1/checkpoint.pt"), Path("x.pt")]) == \
@@ -105,7 +104,7 @@ def test_checkpoint_labels():
 
 
 def test_seed_summary_is_mean_and_t_interval():
-    from hl_detect.evaluation.checkout_curve import seed_summary
+    from hl_detect.checkout.curve import seed_summary
 
     rows = [{"label": f"s{i}", "checkpoint": f"s{i}.pt", "test_cAcc": c, "test_ACD": 1.0, "test_mCCD": 0.3,
              "test_mCIoU": m, "box_accuracy": None, "mAP50_area": None, "threshold": 0.5, "train_seconds": 600.0}

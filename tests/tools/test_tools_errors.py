@@ -9,6 +9,7 @@ import argparse
 import importlib.util
 import os
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import torch
@@ -21,11 +22,22 @@ from tiny_runs import REPO, run_tool, tiny_args
 NEXT_STEP_DEMO = "python tools/train_det.py"
 
 
+def users_data(root):
+    """A folder of someone's own that --data-root may name: photos/ and a manifest.json not ours."""
+    (root / "photos").mkdir(parents=True)
+    (root / "photos" / "holiday.jpg").write_bytes(b"someone's photo")
+    (root / "manifest.json").write_text('{"name": "mine"}')
+    return {p.relative_to(root).as_posix(): p.is_file() and p.read_bytes() for p in sorted(root.rglob("*"))}
+
+
 def cases(tmp):
     """name -> (tool, arguments, extra environment): one expected mistake each."""
     empty = tmp / "empty"
     empty.mkdir()
+    users_data(tmp / "users_data")
     return {
+        # issue 24's reproduction: --data-root naming a folder of one's own with a manifest.json
+        "data_root_foreign": ("train_det.py", tiny_args(tmp / "users_data", tmp / "run_foreign"), {}),
         "voc_missing": ("train_det.py", ["--dataset", "voc0712", "--data-root", empty], {}),
         "rpc_missing": ("train_det.py", ["--dataset", "rpc", "--data-root", tmp / "rpc"], {}),
         "key_typo": ("train_det.py", ["--set", "epoch=3"], {}),
@@ -77,6 +89,15 @@ def test_missing_rpc_points_to_readme_and_demo(outcomes):
     error, step = clean_error(outcomes["rpc_missing"])
     assert "instances_train2019.json: annotation file not found" in error
     assert "put RPC under" in step and "datasets/README.md" in step and NEXT_STEP_DEMO in step
+
+
+def test_data_root_of_ones_own_is_refused_and_kept(outcomes, tmp_path):
+    error, step = clean_error(outcomes["data_root_foreign"])
+    assert "users_data" in error and "did not write" in error and "refusing" in error
+    assert "--data-root" in step and "new or empty folder" in step
+    root = Path(error.split("error: ", 1)[1].split(":", 1)[0])
+    expected = users_data(tmp_path / "users_data")
+    assert {p.relative_to(root).as_posix(): p.is_file() and p.read_bytes() for p in sorted(root.rglob("*"))} == expected
 
 
 def test_config_key_typo_suggests_the_key(outcomes):

@@ -15,6 +15,8 @@ import torch
 
 from tiny_runs import REPO, run_tool
 
+pytestmark = pytest.mark.slow  # whole runs of the tools, in subprocesses
+
 TINY = ["--set", "model.head=tiny", "--set", "model.weights_backbone=null", "--image-size", "128",
         "--set", "model.options.rpn_pre_nms_top_n_train=64", "--set", "model.options.rpn_post_nms_top_n_train=32",
         "--set", "model.options.rpn_pre_nms_top_n_test=64", "--set", "model.options.rpn_post_nms_top_n_test=32",

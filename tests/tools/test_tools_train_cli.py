@@ -8,6 +8,8 @@ import torch
 from hl_detect.engine import load_checkpoint
 from tiny_runs import run_tool, tiny_args
 
+pytestmark = pytest.mark.slow  # whole runs of the tools, in subprocesses
+
 
 def tensorboard_tags(folder):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -67,11 +69,19 @@ def test_train_eval_resume_predict_cycle(tiny_data, tmp_path):
 
 
 def test_non_finite_loss_stops_with_message(tiny_data, tmp_path):
-    proc = run_tool("train_det.py", *tiny_args(tiny_data, tmp_path / "nan", "--epochs", "1", "--set", "loss_options.hl.weight=.nan"), check=False)
+    # centers on a sphere of radius 1e30: ||f - c||^2 overflows float32 at the first HL step
+    proc = run_tool("train_det.py", *tiny_args(tiny_data, tmp_path / "inf", "--epochs", "1", "--set", "loss_options.hl.radius=1e30"), check=False)
     assert proc.returncode != 0
     assert "non-finite loss at epoch 0, step 0" in proc.stdout + proc.stderr
-    assert "loss_hypersphere=nan" in proc.stdout + proc.stderr
-    assert not (tmp_path / "nan" / "checkpoint.pt").exists()
+    assert "loss_hypersphere=inf" in proc.stdout + proc.stderr
+    assert not (tmp_path / "inf" / "checkpoint.pt").exists()
+
+
+def test_meaningless_hl_value_is_refused_before_training(tiny_data, tmp_path):
+    proc = run_tool("train_det.py", *tiny_args(tiny_data, tmp_path / "nan", "--epochs", "1", "--set", "loss_options.hl.weight=.nan"), check=False)
+    assert proc.returncode == 2
+    assert "error: loss_options.hl: hypersphere loss: weight=nan must be finite numbers" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "nan" / "checkpoint.pt").exists()
 
 
 def test_run_seeds_aggregates_and_resumes(tiny_data, tmp_path):

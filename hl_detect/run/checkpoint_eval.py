@@ -1,0 +1,177 @@
+"""``evaluate_checkpoint``: a trained model on a split, the job behind ``hl-eval`` (tools/eval_det.py).
+
+The dataset's categories are matched to the model's by COCO category id (by name for VOC); a
+category the model lacks stops the evaluation before it starts, unless
+``ignore_unknown_categories`` (its objects are then left out and counted). Writes
+<output_dir>/eval_<split>.csv and .json (default: the run folder). With ``sweep``, the
+validation split is evaluated too, the checkout thresholds are chosen there and reported on
+the test split, and <output_dir>/checkout_thresholds.json is written for predict.
+
+Everything it prints goes through ``say``, so a caller that evaluates many checkpoints
+(checkout/curve.py's tool) keeps each log apart without redirecting stdout.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Callable, Optional
+
+from ..atomic_files import write_text_atomic
+from ..errors import ConfigError
+
+
+@dataclass
+class EvalOptions:
+    """What to evaluate and how; the names are hl-eval's flags (``--max-images`` -> max_images)."""
+
+    checkpoint: str
+    """checkpoint file or run folder"""
+    split: Optional[str] = None
+    """dataset split (default: the run's data.test.split)"""
+    data_root: Optional[str] = None
+    ann_file: Optional[str] = None
+    img_dir: Optional[str] = None
+    ignore_unknown_categories: bool = False
+    device: str = "auto"
+    batch_size: int = 4
+    workers: int = 2
+    max_images: Optional[int] = None
+    max_bad_images: Optional[float] = None
+    """a count, or a fraction below 1 (default: the run's data.max_bad_images)"""
+    checkout: bool = False
+    checkout_threshold: Optional[float] = None
+    count_rule: Optional[str] = None
+    agnostic_iou: Optional[float] = None
+    sweep: bool = False
+    val_split: Optional[str] = None
+    oracle_sweep: bool = False
+    output_dir: Optional[str] = None
+    no_progress: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> "EvalOptions":
+        """From an argparse namespace (or any object) that has these names; others are ignored."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+
+def _pass(model, cfg, dataset, split, opts: EvalOptions, device, evaluator, levels_of=None):
+    """One evaluation pass over ``dataset`` (``split``); returns the result, ``evaluator`` keeps the
+    detections. Unreadable images are left out and counted; the report says "N of M images"."""
+    from torch.utils.data import DataLoader
+
+    from ..data import collate_fn
+    from ..data.bad_images import BadImageTracker, SkipBadImages
+    from ..engine import evaluate
+
+    if levels_of is not None:
+        evaluator.image_levels = levels_of(dataset)
+    limit = cfg["data"].get("max_bad_images") if opts.max_bad_images is None else opts.max_bad_images
+    tracker = BadImageTracker(split, dataset, limit)  # past the limit: a clear error, not a partial score
+    loader = tracker.wrap(DataLoader(SkipBadImages(dataset, refill=False), batch_size=opts.batch_size,
+                                     num_workers=opts.workers, collate_fn=collate_fn))
+    result, _ = evaluate(model, loader, evaluator, device, max_images=opts.max_images, progress=not opts.no_progress)
+    if dataset.ignored_categories:
+        result["ignored_categories"] = dataset.ignored_categories  # category -> objects left out
+    return result
+
+
+def _dataset(cfg, split, which, categories, opts: EvalOptions, say, options=None):
+    """A split labelled by the model's categories: one the model lacks fails here, before any pass."""
+    from ..data.splits import build_eval_dataset, describe_split
+
+    options = dict(options or {})
+    if opts.ignore_unknown_categories:
+        options["ignore_unknown_categories"] = True
+    dataset = build_eval_dataset(cfg, split, categories=categories, which=which, **options)
+    line = describe_split(split, dataset)
+    if line:
+        say(line)
+    if dataset.ignored_categories:
+        say(f"[eval] left out as asked: {sum(dataset.ignored_categories.values())} objects of "
+            f"{len(dataset.ignored_categories)} categories the model lacks: "
+            + ", ".join(f"{c} ({n})" for c, n in dataset.ignored_categories.items()))
+    return dataset
+
+
+def _val_split(cfg, opts: EvalOptions, split):
+    from ..checkout.settings import default_val_split
+
+    val_split = opts.val_split or default_val_split(cfg)
+    if not val_split:
+        raise ConfigError("--sweep chooses the checkout threshold on a validation split, and this run has none",
+                          hint="set data.val.split in the config or pass --val-split NAME "
+                               "(--oracle-sweep chooses on the test split, labelled as an oracle)")
+    if val_split == split:
+        raise ConfigError(f"the validation split {val_split!r} is the split being reported; choosing on it "
+                          "would be tuning on test", hint="pass another --val-split, or use --oracle-sweep")
+    return val_split
+
+
+def _check_val_is_not_train(cfg, val_dataset, say) -> None:
+    """Thresholds chosen on training images would be tuned on what the model fit: refuse."""
+    from ..data import DatasetError
+    from ..data.splits import build_split, check_disjoint
+    from ..errors import UserError
+
+    try:
+        train = build_split(cfg, "train", train=False)
+    except (DatasetError, UserError):  # the training data is not on this machine: nothing to compare
+        say("[eval] the training split is not readable here, so val was not checked against it")
+        return
+    check_disjoint(train, val_dataset, bool(cfg["data"].get("allow_train_test_overlap", False)), which="val")
+
+
+def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -> dict:
+    """Evaluate ``opts.checkpoint`` as ``opts`` says; returns the result dict it also writes."""
+    from ..checkout.selection import select_on_val
+    from ..checkout.settings import THRESHOLDS_FILE, check_unit_interval, checkout_settings, image_levels, thresholds_record
+    from ..data.splits import split_config
+    from ..evaluation import format_table, save_report
+    from ..evaluation.evaluator import jsonable
+    from ..evaluation.report import images_note
+    from .evaluate import build_evaluator
+    from .load import load_run, select_device
+
+    check_unit_interval(checkout_threshold=opts.checkout_threshold, agnostic_iou=opts.agnostic_iou)  # before any loading
+    device = select_device(opts.device)
+    model, cfg, categories = load_run(opts.checkpoint, device)
+    class_names = [c["name"] for c in categories]
+    if opts.data_root:
+        cfg["data"]["root"] = opts.data_root
+    split = opts.split or split_config(cfg["data"], "test")["split"]
+    checkout = opts.checkout or opts.sweep or opts.oracle_sweep or cfg.get("eval_checkout", False)
+    val_split = _val_split(cfg, opts, split) if opts.sweep else None  # fails before any pass
+    # both datasets before any pass: a category the model lacks stops here
+    options = {k: v for k, v in (("ann_file", opts.ann_file), ("img_dir", opts.img_dir)) if v}
+    dataset = _dataset(cfg, split, "test", categories, opts, say, options)
+    val_dataset = _dataset(cfg, val_split, "val", categories, opts, say) if val_split else None
+    if val_dataset is not None:
+        _check_val_is_not_train(cfg, val_dataset, say)
+    counting = checkout_settings(cfg, opts.checkout_threshold, opts.count_rule, opts.agnostic_iou)
+    options = dict(checkout=checkout, checkout_threshold=counting.threshold, checkout_count_rule=counting.count_rule,
+                   checkout_agnostic_iou=counting.agnostic_iou)
+    evaluator = build_evaluator(cfg, class_names, checkout_oracle_sweep=opts.oracle_sweep, **options)
+    result = _pass(model, cfg, dataset, split, opts, device, evaluator, image_levels)
+    run_dir = Path(opts.checkpoint) if Path(opts.checkpoint).is_dir() else Path(opts.checkpoint).parent
+    out_dir = Path(opts.output_dir) if opts.output_dir else run_dir
+    if checkout:
+        result["checkout"]["threshold_source"] = counting.source
+    if val_split:
+        val_evaluator = build_evaluator(cfg, class_names, **{**options, "coco": False})
+        _pass(model, cfg, val_dataset, val_split, opts, device, val_evaluator)
+        selection = select_on_val(val_evaluator.checkout_data(), evaluator.checkout_data(), len(class_names),
+                                  fixed_threshold=counting.threshold, fixed_source=counting.source,
+                                  agnostic_iou=counting.agnostic_iou, test_levels=evaluator.image_levels)
+        selection.update(chosen_on=f"split {val_split!r}", reported_on=f"split {split!r}")
+        result["checkout"]["selection"] = jsonable(selection)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        record = thresholds_record(result["checkout"]["selection"], counting.count_rule, val_split)
+        write_text_atomic(out_dir / THRESHOLDS_FILE, json.dumps(record, indent=1))
+    say(format_table(result))
+    save_report(result, out_dir, name=f"eval_{split}")
+    say(f"[eval] {split}: report written to {out_dir / f'eval_{split}.csv'} and .json" + images_note(result, "; "))
+    if val_split:
+        say(f"[eval] thresholds chosen on {val_split} ({counting.count_rule} rule) -> {out_dir / THRESHOLDS_FILE} "
+            f"(predict.py --thresholds)")
+    return result

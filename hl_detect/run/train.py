@@ -1,0 +1,182 @@
+"""``run_training(cfg)``: the whole train -> evaluate -> report job behind tools/train_det.py.
+
+Reads a resolved config (hl_detect.run.config), builds data, model, optimizer and schedule,
+and hands them to the ``Trainer`` (hl_detect/engine/trainer.py: the epoch loop, checkpoints
+at every epoch end, every ``checkpoint_every_minutes``/``_steps`` and on Ctrl-C/SIGTERM, and
+exact resume). Evaluates every ``eval_every`` epochs and at the end, writes TensorBoard
+events, the per-class report and ``metrics.json`` (with the software environment) into the
+run folder, and returns the final metrics. Works under torchrun (DDP; rank 0 prints and saves).
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .. import distributed as dist_utils
+from ..atomic_files import write_text_atomic
+from ..convert import bind_process_group
+from ..data.bad_images import BadImageTracker, SkipBadImages
+from ..data.splits import build_datasets
+from ..data.splits import describe_split as data_problems_line
+from ..engine.reproducibility import environment, reproducible
+from ..engine.hooks import EpochLogHook, EvalHook
+from ..engine.lr_schedule import epoch_scheduler as step_schedule
+from ..engine.trainer import Trainer
+from ..engine.trainer_config import TrainerConfig
+from ..engine.worker_signals import release_workers
+from ..errors import ConfigError
+from ..evaluation import format_table, save_report
+from .config import save_config
+from .evaluate import RunEvaluation, save_prediction_pictures, summary_line
+from .load import build_model_from_config, select_device
+from .loaders import build_loaders
+from .loss_hooks import LossSteps
+from .resume_config import apply_optimizer_changes, check_classes, check_resume_config, config_changes, read_resume_source
+from .run_folder import claim_run_folder, release_run_folder
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def default_output_dir(cfg: dict) -> str:
+    return f"runs/{cfg['dataset']}_{cfg['loss']}_{cfg['model']['head']}_seed{cfg['seed']}"
+
+
+def build_optimizer(cfg: dict, model: torch.nn.Module):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg["optimizer"] == "adam":
+        optimizer = torch.optim.Adam(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    elif cfg["optimizer"] == "sgd":
+        optimizer = torch.optim.SGD(params, lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=cfg["weight_decay"])
+    else:
+        raise ConfigError(f"optimizer must be adam or sgd, got {cfg['optimizer']!r}")
+    return optimizer, step_schedule(optimizer, cfg["lr_step_epochs"], cfg["lr_gamma"])
+
+
+def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True, *, overwrite: bool = False,
+                 allow_config_change: bool = False) -> dict:
+    """Train and evaluate as ``cfg`` says; returns the final evaluation (plus run info).
+
+    ``cfg["threads"]`` / ``cfg["deterministic"]`` hold for the run and are put back after it.
+    The run folder is locked for the run; a fresh run into a folder with a checkpoint is
+    refused unless ``overwrite`` (run_folder.py). A resume checks ``cfg`` against the
+    checkpoint's config; ``allow_config_change`` lets it differ (resume_config.py)."""
+    with reproducible(cfg.get("threads"), bool(cfg.get("deterministic"))):
+        return _run_training(cfg, resume, progress, overwrite, allow_config_change)
+
+
+def _run_training(cfg: dict, resume: Optional[str], progress: bool, overwrite: bool, allow_config_change: bool) -> dict:
+    start_time = time.time()
+    device_name = cfg["device"]
+    wants_cuda = device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
+    distributed, local_rank = dist_utils.init_distributed("cuda" if wants_cuda else "cpu")
+    device = select_device(device_name, local_rank)
+    seed_everything(cfg["seed"] + dist_utils.get_rank())
+    cfg = dict(cfg)
+    cfg["output_dir"] = cfg.get("output_dir") or default_output_dir(cfg)
+    out_dir = Path(cfg["output_dir"])
+    say = print if dist_utils.is_main_process() else (lambda *a, **k: None)
+    source, changed = {}, []
+    if resume:  # every rank reads it: each restores from it anyway
+        source = read_resume_source(resume)
+        changed = check_resume_config(source["config"], cfg, allow_config_change, say)
+    # a refusal on rank 0 (folder in use, an old run in it) stops every rank
+    lock = dist_utils.run_on_main(lambda: claim_run_folder(out_dir, bool(resume), overwrite, say))
+    try:
+        return _train(cfg, resume, progress, source, changed, start_time, device, distributed, say)
+    finally:
+        release_run_folder(lock)
+
+
+def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, changed: list, start_time: float,
+           device: torch.device, distributed: bool, say) -> dict:
+    main, out_dir = dist_utils.is_main_process(), Path(cfg["output_dir"])
+    train_set, test_set = build_datasets(cfg)
+    class_names = list(train_set.classes)
+    if resume:
+        check_classes(source.get("class_names"), class_names, source.get("categories"), train_set.categories)
+    for name, ds in (("train", train_set), ("test", test_set)):
+        line = data_problems_line(name, ds)
+        if line:
+            say(line)
+    # unusable images: counted at load and while running, the run stops past data.max_bad_images;
+    # every rank logs the files it meets (its own shard), so no say() here
+    bad_images = {name: BadImageTracker(name, ds, cfg["data"].get("max_bad_images"))
+                  for name, ds in (("train", train_set), ("test", test_set))}
+    train_loader, test_loader, batches = build_loaders(cfg, train_set, test_set, distributed)
+    train_loader, test_loader = bad_images["train"].wrap(train_loader), bad_images["test"].wrap(test_loader)
+    for tracker in bad_images.values():  # one rank must not stop alone: the limit is checked at checkpoints
+        tracker.deferred = distributed
+    steps_per_epoch = len(batches) if cfg.get("max_steps_per_epoch") is None else min(len(batches), cfg["max_steps_per_epoch"])
+    warmup_steps = int(round(cfg["warmup_epochs"] * steps_per_epoch))
+
+    model = build_model_from_config(cfg, len(class_names), warmup_steps).to(device)
+    optimizer, epoch_scheduler = build_optimizer(cfg, model)
+    use_amp = bool(cfg.get("amp")) and device.type == "cuda"
+    if cfg.get("amp") and not use_amp:
+        say("[amp] mixed precision needs CUDA; training in float32 on", device)
+    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    ddp_model = model
+    if distributed:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        bind_process_group(ddp_model)  # HL's class-sum all-reduce over DDP's group
+
+    writer = None
+    if main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, out_dir / "config.yaml")
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(out_dir / "tb"))
+    evaluation = RunEvaluation(cfg, SkipBadImages(test_set, refill=True), test_loader, device, class_names, use_amp,
+                               progress, writer, say, bad_images)
+    # the order is the order of their after_epoch calls: the [eval] line, then the [epoch] line
+    hooks = [EvalHook(evaluation, cfg["eval_every"], cfg["epochs"], cfg["eval_last_epochs"]), EpochLogHook(say, writer),
+             LossSteps(ddp_model, cfg["log_every"])]
+    trainer = Trainer(TrainerConfig.from_mapping(cfg), model, optimizer, epoch_scheduler, train_loader, batches, device, hooks=hooks,
+                      out_dir=out_dir, train_model=ddp_model, scaler=scaler, writer=writer,
+                      checkpoint_extras={"config": cfg, "class_names": class_names, "categories": train_set.categories},
+                      stateful={f"bad_images_{name}": tracker for name, tracker in bad_images.items()},
+                      progress=progress, say=say)
+    try:
+        if resume:
+            trainer.restore(resume, inexact_reasons=changed)
+            if changed:  # allowed: the restored optimizer and schedule states take the new values
+                apply_optimizer_changes(config_changes(source["config"], cfg), optimizer, epoch_scheduler, trainer.lr_warmup)
+        say(f"[run] {out_dir}  device={device}  world_size={dist_utils.get_world_size()}  loss={cfg['loss']}  head={cfg['model']['head']}")
+        say(f"[data] train {len(train_set)} images, test {len(test_set)} images, {len(class_names)} classes; {steps_per_epoch} steps/epoch, warm start {warmup_steps} steps")
+        result = trainer.fit()
+    finally:
+        release_workers(train_loader)  # persistent workers end with the run, not at interpreter exit
+        if writer is not None:
+            writer.flush()
+            writer.close()
+
+    result["elapsed_s"] = time.time() - start_time
+    result["output_dir"] = str(out_dir)
+    if main:
+        say(format_table(result))
+        save_report(result, out_dir, name="eval")
+        pictures = save_prediction_pictures(model, SkipBadImages(test_set, refill=False), device, out_dir, class_names,
+                                            cfg["prediction_pictures"])
+        summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout",
+                                                               "num_images", "num_images_listed")},
+                   "history": trainer.history, "train_log": trainer.train_log, "elapsed_s": result["elapsed_s"], "step": trainer.step,
+                   "environment": environment(device, bool(cfg.get("deterministic")), dist_utils.get_world_size()),
+                   "bad_images": {name: tracker.counts() for name, tracker in bad_images.items()},
+                   # every resume of the run, and whether all of them were bit for bit
+                   "exact": all(r["exact"] for r in trainer.resumes), "resumes": trainer.resumes}
+        write_text_atomic(out_dir / "metrics.json", json.dumps(summary, indent=1, default=float))
+        say("[done] " + summary_line(result))
+        say(f"[done] run folder {out_dir} (metrics.json, eval.csv/json, checkpoint.pt, tb/); prediction pictures in {pictures}")
+        say(f"[done] {result['elapsed_s']:.0f} s; TensorBoard: tensorboard --logdir {out_dir / 'tb'}")
+    return result

@@ -1,0 +1,45 @@
+"""Fixtures for every test folder; this folder (tests/) is on sys.path, so the helpers beside
+this file (tiny_runs.py, state_compare.py) import by name from any of them."""
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """The generated demo dataset at its smallest (8 train + 4 test images, 128 px), once per
+    session: read it, never write to it (a test that changes files makes its own copy)."""
+    from hl_detect.data import ensure_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("synthetic")
+    return ensure_synthetic_dataset(root, num_classes=20, num_train=8, num_test=4, seed=0, image_size=128)
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tiny_dataset):
+    """Its root folder, as --data-root takes it (tools would also generate it on first use)."""
+    return tiny_dataset.root
+
+
+@pytest.fixture(scope="session")
+def tiny_data_with_val(tmp_path_factory):
+    """The same images plus a 4-image val split (checkout thresholds are chosen on val); runs
+    pass --set data.options.num_val=4, so the tools find it as generated."""
+    from hl_detect.data import ensure_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("synthetic_val")
+    return ensure_synthetic_dataset(root, num_classes=20, num_train=8, num_test=4, num_val=4, seed=0,
+                                    image_size=128).root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_child_process_outlives_the_tests():
+    """A loader worker (or any child) still alive when the tests end would make the interpreter
+    wait for it at exit, and CI would hang after its last test passed (it once did, for 90
+    minutes): fail here and say which, and end them so the session can exit."""
+    import multiprocessing
+
+    yield
+    alive = multiprocessing.active_children()
+    for child in alive:
+        child.kill()
+        child.join(10)
+    assert not alive, f"child processes outlived the tests (killed now): {[c.name for c in alive]}"

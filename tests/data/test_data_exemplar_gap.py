@@ -1,0 +1,56 @@
+"""The exemplar gap is said, once, where data summaries are printed: check_dataset's report
+for a split of single-object images, and the training log (describe_split of the training
+split) for exemplars trained on and trays tested on; not for trays, not for copy-paste."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from hl_detect.run.config import dataset_config_path, load_config
+from hl_detect.data import build_datasets
+from hl_detect.data.splits import describe_split
+from hl_detect.data.synthetic_exemplars import ensure_exemplar_dataset
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = dict(num_classes=4, views_per_class=3, num_val=1, num_test=3, num_train_trays=3, image_size=80)
+
+
+@pytest.fixture(scope="module")
+def exemplars(tmp_path_factory):
+    return ensure_exemplar_dataset(tmp_path_factory.mktemp("ex") / "e", seed=0, **SMALL)
+
+
+def run_config(root, *overrides):
+    cfg = load_config([dataset_config_path("demo_checkout_exemplars")],
+                      [f"data.root={root}", *overrides] + [f"data.options.{k}={v}" for k, v in SMALL.items()])
+    return build_datasets(cfg)
+
+
+def test_the_training_log_names_the_gap_and_the_recipe(exemplars):
+    train, test = run_config(exemplars.root)
+    line = describe_split("train", train)
+    assert line.startswith("[data] exemplar gap") and "100 % of 12 hold one object" in line
+    assert "tools/synthesize_checkout.py" in line and "data.copy_paste=true" in line
+    assert describe_split("test", test) is None  # said once, with the training split
+
+
+@pytest.mark.parametrize("override", ["data.train.split=train_trays", "data.copy_paste=true"])
+def test_no_gap_when_training_on_trays(exemplars, override):
+    train, _ = run_config(exemplars.root, override)
+    assert describe_split("train", train) is None
+
+
+def check(*argv):
+    spec = importlib.util.spec_from_file_location("check_dataset_tool", REPO / "tools" / "check_dataset.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.main(mod.get_args_parser().parse_args(list(argv)))
+
+
+def test_check_dataset_says_a_split_is_exemplars(exemplars, capsys):
+    assert check("--kind", "rpc", "--root", str(exemplars.root), "--split", "train") == 0
+    out = capsys.readouterr().out
+    assert "with exactly one object: 12" in out
+    assert out.count("single-product exemplars") == 1 and "Learning from exemplars" in out
+    assert check("--kind", "rpc", "--root", str(exemplars.root), "--split", "test") == 0
+    assert "exemplars" not in capsys.readouterr().out  # trays: nothing to say
