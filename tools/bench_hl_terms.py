@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from hl_detect.benchmark import BoxHeadStep, interleaved, report  # noqa: E402
+from hl_detect.studies.benchmark import BoxHeadStep, interleaved, report  # noqa: E402
 from hl_detect.run.cli import add_debug_argument, help_layout  # noqa: E402
 from hl_detect.errors import main_guard  # noqa: E402
 

@@ -16,7 +16,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from hl_detect.benchmark import (  # noqa: E402
+from hl_detect.studies.benchmark import (  # noqa: E402
     MODELS,
     build_stock_detector,
     interleaved,

@@ -10,7 +10,7 @@
     python tools/compare_losses.py --from-json tools/results/study_hl/study.json --baseline cosface \
         --output-dir /tmp/vs_cosface            # re-analyse a committed study (no run folders needed)
 
-An arm is ``LOSS`` or ``LOSS[key=value,...]`` (hl_detect/study.py: a key without a dot
+An arm is ``LOSS`` or ``LOSS[key=value,...]`` (hl_detect/studies/arms.py: a key without a dot
 is an option of the loss). Each run is tools/train_det.py's job on configs/<dataset>.yaml
 with the arm's overrides, ``seed=<k>``, in ``<output-dir>/<arm folder>/seed<k>``. Runs go
 seed by seed (every arm's seed 0 first), so a partial study is already paired. A run whose
@@ -39,7 +39,7 @@ from hl_detect.run.cli import add_config_arguments, config_overrides, help_layou
 from hl_detect.run.config import check_loss_name, check_names, dataset_config_path, load_config  # noqa: E402
 from hl_detect.errors import main_guard  # noqa: E402
 from hl_detect.studies.strength_plot import plot_by_grad_ratio  # noqa: E402
-from hl_detect.study import (  # noqa: E402
+from hl_detect.studies.arms import (  # noqa: E402
     Arm, expand_sweeps, finals_from_study_json, format_study, load_finals, parse_arm, parse_sweep, plot_sweep,
     results_from_finals, results_json, run_folder,
 )

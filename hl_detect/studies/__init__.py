@@ -1,2 +1,2 @@
-"""Loss studies: how strong each HL form is (strength.py); arms, statistics and tables live in
-hl_detect/study.py until the layout step moves them here."""
+"""Loss studies: arms and sweeps (arms.py), their statistics (statistics.py) and results,
+how strong each HL form is (strength.py), and what HL costs per training step (benchmark.py)."""

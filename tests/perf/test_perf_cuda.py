@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import hl_detect
-from hl_detect.benchmark import synthetic_batch
+from hl_detect.studies.benchmark import synthetic_batch
 from hl_detect.losses import build_classification_loss
 
 from test_perf_host_sync import tiny_stock

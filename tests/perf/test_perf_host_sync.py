@@ -10,7 +10,7 @@ from torch import Tensor
 from torch.overrides import TorchFunctionMode
 
 import hl_detect
-from hl_detect.benchmark import synthetic_batch
+from hl_detect.studies.benchmark import synthetic_batch
 from hl_detect.losses import HypersphereLoss
 from hl_detect.models import fasterrcnn_tiny_hl
 

@@ -26,9 +26,9 @@ from torchvision.models import detection
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.roi_heads import fastrcnn_loss
 
-from .convert import convert_to_hypersphere, revert_to_torchvision
-from .losses.hypersphere import HypersphereLoss
-from .models import fasterrcnn_resnet50_c4_hl, fasterrcnn_resnet50_fpn_hl
+from ..convert import convert_to_hypersphere, revert_to_torchvision
+from ..losses.hypersphere import HypersphereLoss
+from ..models import fasterrcnn_resnet50_c4_hl, fasterrcnn_resnet50_fpn_hl
 
 MODELS = ("mlp2048", "c4", "mobilenet")
 

@@ -32,10 +32,10 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import ConfigError
-from .losses.registry import loss_parts
-from .stats import mean_ci, t_quantile  # noqa: F401 (moved to stats.py; importers of study keep working)
-from .studies.statistics import holm, paired_t_pvalue, verdict
+from ..errors import ConfigError
+from ..losses.registry import loss_parts
+from ..stats import mean_ci
+from .statistics import holm, paired_t_pvalue, verdict
 
 #: equivalence margin (points) for "no harm" claims: a TOST inside +-2 points
 EQUIVALENCE_MARGIN = 2.0
@@ -47,7 +47,7 @@ METRICS = {"ap50": "mAP50_area", "ap50_voc07": "mAP50_voc07", "acc": "box_accura
 def _top_level_keys() -> frozenset:
     import yaml
 
-    from .run.config import CONFIG_DIR
+    from ..run.config import CONFIG_DIR
 
     return frozenset(yaml.safe_load((CONFIG_DIR / "base.yaml").read_text()))
 

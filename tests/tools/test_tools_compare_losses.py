@@ -63,3 +63,21 @@ def test_compare_writes_the_table_and_resumes(tool, tmp_path, capsys):
             assert path.stat().st_mtime_ns == stamp
     assert again["ccl"]["box_accuracy"]["n"] == 2
     assert compare(tool, tmp_path, "--table-only")["softmax"]["mAP50_area"]["n"] == 2
+
+
+def test_parallel_sweep_end_to_end(tool, tmp_path):
+    argv = ["--losses", "softmax", "hl[normalize_by=elements]", "--sweep", "loss_options.hl.weight=0.002,20",
+            "--seeds", "0", "--parallel", "2", "--set", "log_every=1", "--threads", "1", "--plot", "loss_options.hl.weight",
+            "--output-dir", str(tmp_path / "cmp"), "--data-root", str(tmp_path / "data"), "--device", "cpu", "--no-progress"]
+    for override in FAST:
+        argv += ["--set", override]
+    table = tool.main(tool.get_args_parser().parse_args(argv))
+    assert list(table) == ["softmax", "hl[normalize_by=elements,weight=0.002]", "hl[normalize_by=elements,weight=20]"]
+    out = tmp_path / "cmp"
+    study = json.loads((out / "study.json").read_text())
+    strong = next(a for a in study["arms"] if a["arm"].endswith("weight=20]"))
+    weak = next(a for a in study["arms"] if a["arm"].endswith("weight=0.002]"))
+    assert strong["grad_ratio"] > 100 * weak["grad_ratio"] > 0  # lambda scales the HL gradient
+    cfg = json.loads((out / "hl__normalize_by-elements__weight-20" / "seed0" / "metrics.json").read_text())["config"]
+    assert cfg["loss_options"]["hl"]["weight"] == 20 and cfg["loss_options"]["hl"]["normalize_by"] == "elements"
+    assert (out / "sweep_weight.png").is_file() and (out / "softmax" / "seed0" / "train.log").is_file()

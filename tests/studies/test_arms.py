@@ -1,12 +1,12 @@
-"""The loss-study tooling: arms, sweeps, mean ± 95 % CI, paired differences, the plot, parallel runs."""
+"""The loss-study tooling: arms, sweeps, mean ± 95 % CI, paired differences, the plot."""
 import json
 import math
 
 import numpy as np
 import pytest
 
-from hl_detect.study import Arm, expand_sweeps, format_study, mean_ci, parse_arm, parse_sweep, plot_sweep, study_results
-from test_loss_compare_tool import FAST, tool  # noqa: F401  (fixture)
+from hl_detect.stats import mean_ci
+from hl_detect.studies.arms import Arm, expand_sweeps, format_study, parse_arm, parse_sweep, plot_sweep, study_results
 
 
 def test_arm_parsing_and_folders():
@@ -63,24 +63,6 @@ def test_paired_differences_use_common_seeds(tmp_path):
     assert "| hl[weight=0.2] | 2 |" in text and "+2.50" in text
     path = plot_sweep(results, "loss_options.hl.weight", tmp_path / "sweep.png", references=[results[0]])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_parallel_sweep_end_to_end(tool, tmp_path):  # noqa: F811
-    argv = ["--losses", "softmax", "hl[normalize_by=elements]", "--sweep", "loss_options.hl.weight=0.002,20",
-            "--seeds", "0", "--parallel", "2", "--set", "log_every=1", "--threads", "1", "--plot", "loss_options.hl.weight",
-            "--output-dir", str(tmp_path / "cmp"), "--data-root", str(tmp_path / "data"), "--device", "cpu", "--no-progress"]
-    for override in FAST:
-        argv += ["--set", override]
-    table = tool.main(tool.get_args_parser().parse_args(argv))
-    assert list(table) == ["softmax", "hl[normalize_by=elements,weight=0.002]", "hl[normalize_by=elements,weight=20]"]
-    out = tmp_path / "cmp"
-    study = json.loads((out / "study.json").read_text())
-    strong = next(a for a in study["arms"] if a["arm"].endswith("weight=20]"))
-    weak = next(a for a in study["arms"] if a["arm"].endswith("weight=0.002]"))
-    assert strong["grad_ratio"] > 100 * weak["grad_ratio"] > 0  # lambda scales the HL gradient
-    cfg = json.loads((out / "hl__normalize_by-elements__weight-20" / "seed0" / "metrics.json").read_text())["config"]
-    assert cfg["loss_options"]["hl"]["weight"] == 20 and cfg["loss_options"]["hl"]["normalize_by"] == "elements"
-    assert (out / "sweep_weight.png").is_file() and (out / "softmax" / "seed0" / "train.log").is_file()
 
 
 def test_holm_verdicts_plateau_and_curves(tmp_path):
