@@ -39,10 +39,12 @@ from hl_detect.run.cli import add_config_arguments, config_overrides, help_layou
 from hl_detect.run.config import check_loss_name, check_names, dataset_config_path, load_config  # noqa: E402
 from hl_detect.errors import main_guard  # noqa: E402
 from hl_detect.studies.strength_plot import plot_by_grad_ratio  # noqa: E402
-from hl_detect.studies.arms import (  # noqa: E402
-    Arm, expand_sweeps, finals_from_study_json, format_study, load_finals, parse_arm, parse_sweep, plot_sweep,
-    results_from_finals, results_json, run_folder,
+from hl_detect.studies.arms import Arm, expand_sweeps, parse_arm, parse_sweep, run_folder  # noqa: E402
+from hl_detect.studies.results import (  # noqa: E402
+    finals_from_study_json, load_finals, results_from_finals, results_json,
 )
+from hl_detect.studies.study_table import format_study  # noqa: E402
+from hl_detect.studies.sweep_plot import plot_sweep  # noqa: E402
 
 PAPER_ORDER = ("softmax", "asl", "er", "cl", "ccl", "mml", "hml", "cosface", "arcface", "hl")
 AP_METRIC = {"area": "mAP50_area", "voc07": "mAP50_voc07"}

@@ -1,2 +1,3 @@
-"""Loss studies: arms and sweeps (arms.py), their statistics (statistics.py) and results,
-how strong each HL form is (strength.py), and what HL costs per training step (benchmark.py)."""
+"""Loss studies: arms and sweeps (arms.py), each arm's results over seeds (results.py,
+statistics.py), the study table and plots, how strong each HL form is (strength.py), and what
+HL costs per training step (benchmark.py)."""
