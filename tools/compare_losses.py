@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hl_detect.run.cli import add_config_arguments, config_overrides, help_layout  # noqa: E402
 from hl_detect.run.config import check_loss_name, check_names, dataset_config_path, load_config  # noqa: E402
 from hl_detect.errors import main_guard  # noqa: E402
+from hl_detect.stats import percent  # noqa: E402
 from hl_detect.studies.strength_plot import plot_by_grad_ratio  # noqa: E402
 from hl_detect.studies.arms import Arm, expand_sweeps, parse_arm, parse_sweep, run_folder  # noqa: E402
 from hl_detect.studies.results import (  # noqa: E402
@@ -45,6 +46,7 @@ from hl_detect.studies.results import (  # noqa: E402
 )
 from hl_detect.studies.study_table import format_study  # noqa: E402
 from hl_detect.studies.sweep_plot import plot_sweep  # noqa: E402
+from hl_detect import tables  # noqa: E402
 
 PAPER_ORDER = ("softmax", "asl", "er", "cl", "ccl", "mml", "hml", "cosface", "arcface", "hl")
 AP_METRIC = {"area": "mAP50_area", "voc07": "mAP50_voc07"}
@@ -174,15 +176,10 @@ def format_comparison(table: dict, ap_metric: str, markdown: bool = False) -> st
         row = [loss]
         for metric in (ap_metric, "box_accuracy"):
             a = agg.get(metric)
-            row += ["-"] * 3 if a is None else [f"{100 * a['best']:.2f}", f"{100 * a['mean']:.2f}", f"{100 * a['std']:.2f}"]
+            row += ["-"] * 3 if a is None else [percent(a["best"]), percent(a["mean"]), percent(a["std"])]
         row.append(str(max((a["n"] for a in agg.values()), default=0)))
         rows.append(row)
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
-    fmt = lambda r: "  ".join(x.ljust(w) if i == 0 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths)))
-    return "\n".join([fmt(header), "-" * len(fmt(header))] + [fmt(r) for r in rows])
+    return tables.table(header, rows, markdown)
 
 
 def main(args: argparse.Namespace) -> dict:

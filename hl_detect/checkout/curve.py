@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..stats import mean_ci, percent
+from ..tables import markdown_table
+
 COLUMNS = ("checkpoint", "epoch", "step", "train min", "threshold", "val cAcc", "test cAcc", "test ACD",
            "test mCCD", "test mCIoU", "box acc.", "AP50")
 
@@ -61,16 +64,14 @@ def first_meeting(rows: list[dict], target_cacc=None, target_mciou=None):
 
 
 def format_curve(rows: list[dict]) -> str:
-    pct = lambda x: "-" if x is None else f"{100 * x:.2f}"
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    cells = []
     for r in sorted(rows, key=lambda r: r["step"]):
         minutes = "-" if r["train_seconds"] is None else f"{r['train_seconds'] / 60:.1f}"
         epoch = str(r["epoch"]) + ("" if r["epoch_complete"] else " (part)")
-        cells = [_name(r), epoch, str(r["step"]), minutes, f"{r['threshold']:.2f}",
-                 pct(r["val_cAcc"]), pct(r["test_cAcc"]), f"{r['test_ACD']:.3f}", pct(r["test_mCCD"]),
-                 pct(r["test_mCIoU"]), pct(r["box_accuracy"]), pct(r["mAP50_area"])]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        cells.append([_name(r), epoch, str(r["step"]), minutes, f"{r['threshold']:.2f}",
+                      percent(r["val_cAcc"]), percent(r["test_cAcc"]), f"{r['test_ACD']:.3f}", percent(r["test_mCCD"]),
+                      percent(r["test_mCIoU"]), percent(r["box_accuracy"]), percent(r["mAP50_area"])])
+    return markdown_table(COLUMNS, cells)
 
 
 def target_line(rows, target_cacc, target_mciou) -> str:
@@ -90,17 +91,16 @@ SUMMARY_METRICS = (("test cAcc", "test_cAcc", 100), ("test ACD", "test_ACD", 1),
 def seed_summary(rows: list[dict], target_cacc=None, target_mciou=None) -> str:
     """Rows that are seeds of one recipe: mean +- 95 % CI (t, n - 1 dof) and range of each
     metric, and how many seeds reach the targets."""
-    from ..stats import mean_ci
-
-    lines = [f"over {len(rows)} checkpoints (seeds): mean +- 95 % CI [min, max]", "",
-             "| metric | mean +- 95 % CI | min | max |", "|---|---|---|---|"]
+    cells = []
     for name, key, scale in SUMMARY_METRICS:
         values = [r[key] * scale for r in rows if r.get(key) is not None]
         if not values:
             continue
         stat = mean_ci(values)
         ci = "" if stat["n"] < 2 else f" +- {stat['ci']:.2f}"
-        lines.append(f"| {name} | {stat['mean']:.2f}{ci} | {min(values):.2f} | {max(values):.2f} |")
+        cells.append([name, f"{stat['mean']:.2f}{ci}", f"{min(values):.2f}", f"{max(values):.2f}"])
+    lines = [f"over {len(rows)} checkpoints (seeds): mean +- 95 % CI [min, max]", "",
+             markdown_table(["metric", "mean +- 95 % CI", "min", "max"], cells)]
     if target_cacc is not None or target_mciou is not None:
         missed = [_name(r) for r in rows if not meets(r, target_cacc, target_mciou)]
         lines += ["", f"target {_targets_text(target_cacc, target_mciou)}: met by {len(rows) - len(missed)} of "

@@ -8,6 +8,7 @@ Input: ``result["checkout"]`` as DetectionEvaluator.compute() and tools/eval_det
 from __future__ import annotations
 
 from ..stats import percent
+from ..tables import aligned_lines
 
 
 def _num(x):
@@ -23,20 +24,12 @@ def _rule(name, checkout):
     return f"{name} (IoU > {iou:g} merged)" if name == "agnostic" and iou is not None else name
 
 
-def _table(header, rows, text_columns=1):
-    """Text columns (the first ``text_columns``) left-aligned, numbers right-aligned."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(str(x).ljust(w) if i < text_columns else str(x).rjust(w)
-                               for i, (x, w) in enumerate(zip(r, widths)))
-    return [line(header)] + [line(r) for r in rows]
-
-
 def format_levels(by_level, overall) -> list[str]:
     rows = [[lv, m["num_images"], percent(m["cAcc"]), _num(m["ACD"]), percent(m["mCCD"]), percent(m["mCIoU"])]
             for lv, m in by_level.items()]
     rows.append(["overall", sum(m["num_images"] for m in by_level.values()), percent(overall["cAcc"]),
                  _num(overall["ACD"]), percent(overall["mCCD"]), percent(overall["mCIoU"])])
-    return ["  " + s for s in _table(["level", "images", "cAcc", "ACD", "mCCD", "mCIoU"], rows)]
+    return ["  " + s for s in aligned_lines(["level", "images", "cAcc", "ACD", "mCCD", "mCIoU"], rows)]
 
 
 def format_selection(selection) -> list[str]:
@@ -55,7 +48,7 @@ def format_selection(selection) -> list[str]:
             if with_levels:
                 cells.append(" / ".join(f"{lv} {percent(m['cAcc'])}" for lv, m in (t.get("by_level") or {}).items()))
             rows.append(cells)
-    return out + ["  " + s for s in _table(header, rows, text_columns=3)]
+    return out + ["  " + s for s in aligned_lines(header, rows, text_columns=3)]
 
 
 def format_oracle(oracle) -> list[str]:

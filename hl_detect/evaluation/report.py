@@ -16,6 +16,7 @@ import numpy as np
 from ..atomic_files import write_text_atomic
 from ..checkout.report import format_checkout
 from ..stats import percent
+from ..tables import aligned_lines, rule
 
 DEFAULT_METRICS = ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage", "mAP_50_95")
 LOWER_IS_BETTER = {"checkout.ACD", "checkout.mCCD"}
@@ -45,11 +46,8 @@ def images_note(result, prefix=""):
 
 def format_table(result):
     rows = [[r[0], percent(r[1]), percent(r[2]), percent(r[3]), str(r[4])] for r in table_rows(result)]
-    widths = [max(len(str(x)) for x in col) for col in zip(COLUMNS, *rows)]
-    line = lambda r: "  ".join(str(x).ljust(w) if i == 0 else str(x).rjust(w)
-                               for i, (x, w) in enumerate(zip(r, widths)))
-    out = [line(COLUMNS), "-" * (sum(widths) + 2 * (len(widths) - 1))]
-    out += [line(r) for r in rows[:-1]] + [out[1], line(rows[-1])]
+    head, *body = aligned_lines(COLUMNS, rows)
+    out = [head, rule(head), *body[:-1], rule(head), body[-1]]  # the mean row set apart
     out.append(f"box coverage {percent(result['box_coverage'])}  "
                f"mAP@[.5:.95] (devkit matching) {percent(result['mAP_50_95'])}")
     if images_note(result):
