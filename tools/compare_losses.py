@@ -3,6 +3,7 @@
 
     python tools/compare_losses.py --losses softmax ccl cosface arcface hl --seeds 0 1 2
     python tools/compare_losses.py --dataset voc0712 --seeds 0 1 2 3 4          # all losses, Table VIII
+    python tools/compare_losses.py --dataset voc0712 --losses hl --seeds 0 1 2 3 4   # one loss, best/mean/std
     python tools/compare_losses.py --dataset study_hl --losses softmax "hl[normalize_by=elements]" \\
         --sweep loss_options.hl.weight=0.002,0.02,0.2,2,20 --seeds 0 1 2 --parallel 2 --threads 1 \\
         --plot loss_options.hl.weight                                            # a lambda sweep
@@ -16,7 +17,8 @@ with the arm's overrides, ``seed=<k>``, in ``<output-dir>/<arm folder>/seed<k>``
 seed by seed (every arm's seed 0 first), so a partial study is already paired. A run whose
 metrics.json exists is not run again, one interrupted mid-way resumes from its
 checkpoint: stop at any time and run the same command again. ``--parallel N`` trains N
-runs side by side as subprocesses with ``--threads`` torch threads each.
+runs side by side as subprocesses with ``--threads`` torch threads each; Ctrl-C or SIGTERM
+stops them all at their next step, each with its resumable checkpoint.
 
 Written to the output folder: comparison.txt/.md/.json (the paper's layout: best / mean /
 std over seeds) and study.md/.json (mean ± 95 % CI, the paired difference to
@@ -28,9 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -41,6 +41,7 @@ from hl_detect.errors import main_guard  # noqa: E402
 from hl_detect.stats import percent  # noqa: E402
 from hl_detect.studies.strength_plot import plot_by_grad_ratio  # noqa: E402
 from hl_detect.studies.arms import Arm, expand_sweeps, parse_arm, parse_sweep, run_folder  # noqa: E402
+from hl_detect.studies.parallel_runs import Job, run_side_by_side  # noqa: E402
 from hl_detect.studies.results import (  # noqa: E402
     finals_from_study_json, load_finals, results_from_finals, results_json,
 )
@@ -60,7 +61,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                         help="arms: LOSS or LOSS[key=value,...] (default: every registered loss, in the paper's order)")
     parser.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2",
                         help="one arm per value for every arm that uses KEY, e.g. loss_options.hl.weight=0.002,0.02")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+                        help="one run per arm and seed (--seed, the single-run flag, is refused here)")
     parser.add_argument("--baseline", default="softmax", help="arm the paired differences are taken against")
     parser.add_argument("--parallel", type=int, default=1, help="runs trained side by side (subprocesses)")
     parser.add_argument("--threads", type=int, help="torch threads per run (default: torch's choice; 1 with --parallel > 1)")
@@ -106,13 +108,20 @@ def pending_jobs(args, arms: list[Arm], out_dir: Path) -> list[tuple[Arm, int, P
     return jobs
 
 
-def _announce(arm: Arm, seed: int, run_dir: Path) -> str | None:
+def _resume_path(run_dir: Path) -> str | None:
+    """The run's checkpoint when an earlier try of it stopped mid-way, else None."""
     from hl_detect.engine import CHECKPOINT
 
     resume = run_dir / CHECKPOINT
-    print(f"[compare] {arm.label} seed {seed}: " + ("resuming" if resume.is_file() else "training") + f" in {run_dir}",
-          flush=True)
     return str(resume) if resume.is_file() else None
+
+
+def _starting(run_dir: Path, resume: str | None) -> str:
+    return ("resuming" if resume else "training") + f" in {run_dir}"
+
+
+def _say(line: str) -> None:
+    print(f"[compare] {line}", flush=True)
 
 
 def run_in_process(args, jobs) -> None:
@@ -123,41 +132,28 @@ def run_in_process(args, jobs) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     for arm, seed, run_dir in jobs:
-        resume = _announce(arm, seed, run_dir)
+        resume = _resume_path(run_dir)
+        _say(f"{arm.label} seed {seed}: {_starting(run_dir, resume)}")
         run_training(run_config(args, arm, seed, run_dir), resume=resume, progress=not args.no_progress)
 
 
 def run_subprocesses(args, jobs) -> list[str]:
-    """Train ``args.parallel`` jobs at a time, each a train_det.py process with its own log."""
+    """Train ``args.parallel`` jobs at a time, each a train_det.py process with its own log
+    (hl_detect/studies/parallel_runs.py); returns the runs that failed."""
     threads = str(args.threads or 1)
     env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-    queue, running, failed = list(jobs), [], []
-    while queue or running:
-        while queue and len(running) < args.parallel:
-            arm, seed, run_dir = queue.pop(0)
-            resume = _announce(arm, seed, run_dir)
-            cmd = [sys.executable, str(TRAIN_TOOL), "--dataset", args.dataset, "--no-progress"]
-            for path in args.config:
-                cmd += ["--config", path]
-            for override in arm_overrides(args, arm, seed, run_dir):
-                cmd += ["--set", override]
-            if resume:
-                cmd += ["--resume", resume]
-            run_dir.mkdir(parents=True, exist_ok=True)
-            log = open(run_dir / "train.log", "a")
-            running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log, arm, seed, run_dir))
-        time.sleep(1.0)
-        for item in list(running):
-            proc, log, arm, seed, run_dir = item
-            if proc.poll() is None:
-                continue
-            log.close()
-            running.remove(item)
-            status = "done" if proc.returncode == 0 else f"FAILED (exit {proc.returncode}, see {run_dir / 'train.log'})"
-            print(f"[compare] {arm.label} seed {seed}: {status}", flush=True)
-            if proc.returncode:
-                failed.append(f"{arm.label} seed {seed}")
-    return failed
+    runs = []
+    for arm, seed, run_dir in jobs:
+        resume = _resume_path(run_dir)
+        cmd = [sys.executable, str(TRAIN_TOOL), "--dataset", args.dataset, "--no-progress"]
+        for path in args.config:
+            cmd += ["--config", path]
+        for override in arm_overrides(args, arm, seed, run_dir):
+            cmd += ["--set", override]
+        if resume:
+            cmd += ["--resume", resume]
+        runs.append(Job(f"{arm.label} seed {seed}", cmd, run_dir / "train.log", _starting(run_dir, resume)))
+    return run_side_by_side(runs, args.parallel, env, say=_say)
 
 
 def collect(finals: dict[Arm, dict[int, dict]], ap_metric: str) -> dict:
@@ -185,6 +181,8 @@ def format_comparison(table: dict, ap_metric: str, markdown: bool = False) -> st
 def main(args: argparse.Namespace) -> dict:
     if args.loss:
         raise SystemExit("compare_losses takes --losses ARM [ARM ...], not --loss")
+    if args.seed is not None:  # the shared training flags include --seed; a study runs a list of them
+        raise SystemExit(f"compare_losses takes --seeds K [K ...], not --seed: --seeds {args.seed} for that one seed")
     for spec in args.losses or []:  # a mistyped loss: a suggestion, before the arms are parsed
         check_loss_name(spec.split("[", 1)[0].strip())
     out_dir = Path(args.output_dir or f"runs/compare_{Path(args.dataset).stem}")

@@ -32,6 +32,7 @@ from typing import Callable, Optional, Sequence
 import torch
 
 from .. import distributed as dist_utils
+from ..signal_handlers import handling
 from . import rng_state
 from .checkpoint import CheckpointWriteError, copy_checkpoint, load_checkpoint, save_checkpoint
 from .checkpoint_schedule import CheckpointSchedule
@@ -348,10 +349,6 @@ class Trainer:
         def on_signal(signum, frame):
             self.stop_signal = signum
 
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
+        with handling(on_signal):
             yield
-        finally:
-            for s, handler in previous.items():
-                signal.signal(s, handler)
 

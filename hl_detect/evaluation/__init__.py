@@ -7,7 +7,6 @@ from .evaluator import DetectionEvaluator
 from .iou import box_iou, paired_iou, to_devkit_frame
 from .matching import match_detections, max_iou_objects, sort_detections
 from .records import Detections, GroundTruth, make_detections, make_ground_truth
-from .report import (aggregate_runs, format_aggregate_table, format_table, save_report,
-                     write_csv, write_json)
+from .report import aggregate_runs, format_table, save_report, write_csv, write_json
 from .voc_ap import (COCO_IOU_THRESHOLDS, VOC07_RECALL_THRESHOLDS, devkit_ap, evaluate_voc,
                      mean_ap, voc_ap)

@@ -1,10 +1,10 @@
-"""Reports: the per-class table (terminal, CSV, JSON) and the multi-seed "best / mean / std" table.
+"""Reports: the per-class table (terminal, CSV, JSON) and the multi-seed "best / mean / std" aggregate.
 
 Input: the dict ``DetectionEvaluator.compute()`` returns (fractions; None where undefined).
 The table prints percentages; "#objects" is the non-difficult count (the devkit's npos).
 ``aggregate_runs`` takes several runs (dicts or JSON paths) -> {metric: {best, mean, std, n,
-values}}; metrics are dotted paths ("coco.AP", "checkout.cAcc"). std is the population std
-(numpy's default, ddof=0) unless ``ddof`` says otherwise; the paper does not state which.
+values}}; metrics are dotted paths ("coco.AP", "checkout.cAcc"). std is the sample std
+(ddof=1) unless ``ddof`` says otherwise; the paper does not state which.
 """
 import csv
 import io
@@ -20,7 +20,6 @@ from ..tables import aligned_lines, rule
 
 DEFAULT_METRICS = ("mAP50_area", "mAP50_voc07", "box_accuracy", "box_coverage", "mAP_50_95")
 LOWER_IS_BETTER = {"checkout.ACD", "checkout.mCCD"}
-NOT_PERCENT = {"checkout.ACD"}
 COLUMNS = ("class", "AP07", "AP-area", "accuracy", "#objects")
 
 
@@ -118,11 +117,3 @@ def aggregate_runs(runs, metrics=DEFAULT_METRICS, ddof=1):
                        "n": len(arr), "values": values}
     return out
 
-
-def format_aggregate_table(aggregate):
-    lines = [f"{'metric':<16}{'best':>9}{'mean':>9}{'std':>9}{'n':>4}"]
-    for metric, a in aggregate.items():
-        k = 1.0 if metric in NOT_PERCENT else 100.0
-        lines.append(f"{metric:<16}{k * a['best']:>9.2f}{k * a['mean']:>9.2f}"
-                     f"{k * a['std']:>9.2f}{a['n']:>4}")
-    return "\n".join(lines)

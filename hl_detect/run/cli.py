@@ -1,4 +1,4 @@
-"""Command-line arguments shared by the tools that train (train_det, run_seeds, compare_losses).
+"""Command-line arguments shared by the tools that train (train_det, compare_losses).
 
 A run's config = configs/<dataset>.yaml (+ --config files) + flag overrides + --set KEY=VALUE.
 Also what every tool's --help has in common: the docstring's examples in an "examples:"

@@ -5,8 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from hl_detect.evaluation import (DetectionEvaluator, aggregate_runs, format_aggregate_table,
-                                  format_table, save_report)
+from hl_detect.evaluation import DetectionEvaluator, aggregate_runs, format_table, save_report
 from hl_detect.evaluation.synthetic_results import synthetic_results
 
 
@@ -49,5 +48,3 @@ def test_aggregate_best_mean_std(tmp_path):
     assert "absent" not in agg
     assert aggregate_runs(runs, ("mAP50_area",), ddof=0)["mAP50_area"]["std"] == \
         pytest.approx(np.std([0.80, 0.82, 0.81]))
-    text = format_aggregate_table(agg)
-    assert "82.00" in text and "81.00" in text

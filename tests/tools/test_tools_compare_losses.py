@@ -81,3 +81,12 @@ def test_parallel_sweep_end_to_end(tool, tmp_path):
     cfg = json.loads((out / "hl__normalize_by-elements__weight-20" / "seed0" / "metrics.json").read_text())["config"]
     assert cfg["loss_options"]["hl"]["weight"] == 20 and cfg["loss_options"]["hl"]["normalize_by"] == "elements"
     assert (out / "sweep_weight.png").is_file() and (out / "softmax" / "seed0" / "train.log").is_file()
+
+
+def test_single_seed_flag_is_refused_with_the_one_to_use(tool, tmp_path):
+    """--seed comes with the shared training flags; a study would silently ignore it."""
+    args = tool.get_args_parser().parse_args(["--losses", "hl", "--seed", "3", "--output-dir", str(tmp_path / "cmp")])
+    with pytest.raises(SystemExit) as refused:
+        tool.main(args)
+    assert "compare_losses takes --seeds K [K ...], not --seed: --seeds 3 for that one seed" in str(refused.value.code)
+    assert not (tmp_path / "cmp").exists()  # refused before anything ran or was written

@@ -1,4 +1,4 @@
-"""train_det / eval_det / predict / run_seeds through the real command line (subprocesses)."""
+"""train_det / eval_det / predict / compare_losses (one loss over seeds) through the real command line (subprocesses)."""
 import json
 import math
 
@@ -84,15 +84,15 @@ def test_meaningless_hl_value_is_refused_before_training(tiny_data, tmp_path):
     assert "Traceback" not in proc.stderr and not (tmp_path / "nan" / "checkpoint.pt").exists()
 
 
-def test_run_seeds_aggregates_and_resumes(tiny_data, tmp_path):
+def test_one_loss_over_seeds_aggregates_and_resumes(tiny_data, tmp_path):
+    """The best / mean / std table of one recipe over seeds: compare_losses with one arm."""
     out = tmp_path / "seeds"
-    args = [*tiny_args(tiny_data, "unused", "--epochs", "1"), "--seeds", "0", "1", "--output-dir", str(out)]
-    args.remove("--output-dir"), args.remove("unused")
-    first = run_tool("run_seeds.py", *args)
-    assert "best" in first.stdout and "mean" in first.stdout and "std" in first.stdout
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["mAP50_area"]["n"] == 2
-    again = run_tool("run_seeds.py", *args)
+    args = [*tiny_args(tiny_data, out, "--epochs", "1"), "--losses", "hl", "--seeds", "0", "1"]
+    first = run_tool("compare_losses.py", *args)
+    assert "AP50 best" in first.stdout and "Acc mean" in first.stdout and "Acc std" in first.stdout
+    table = json.loads((out / "comparison.json").read_text())["table"]
+    assert list(table) == ["hl"] and table["hl"]["mAP50_area"]["n"] == 2
+    again = run_tool("compare_losses.py", *args)
     assert again.stdout.count("not rerun") == 2
 
 

@@ -1,0 +1,97 @@
+"""A study's training runs side by side: N subprocesses at a time, the next one started as soon
+as any ends, each with its own log file.
+
+The scheduler sleeps until a run ends instead of polling: one thread per running process
+blocks in ``wait()`` and hands the finished process to a queue that the main thread blocks
+on. The main thread stays interruptible there: Ctrl-C (SIGINT) or a SIGTERM to the tool asks
+every running child to stop with SIGTERM (the trainer then writes its resumable checkpoint),
+waits for them, and exits with 128 + the signal, as a stopped training run does; the same
+command resumes the study. A run that fails is reported and the others go on.
+"""
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from ..signal_handlers import handling
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # how messages name the run, e.g. "hl seed 0"
+    command: list  # argv of the subprocess
+    log: Path  # its stdout and stderr, appended (a resumed run adds to the same file)
+    started: str = "started"  # said when it starts, e.g. "resuming in runs/x/hl/seed0"
+
+
+class _Stop(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stop(signum, frame):
+    """SIGINT and SIGTERM while the runs go on: _Stop in the main thread, wherever it waits.
+    (SIGTERM's default would end the tool at once and leave its children training unseen.)"""
+    raise _Stop(signum)
+
+
+def _wait_then_report(proc: subprocess.Popen, finished: queue.SimpleQueue) -> None:
+    proc.wait()
+    finished.put(proc)
+
+
+def run_side_by_side(jobs: list[Job], parallel: int, env: Optional[dict] = None,
+                     say: Callable[[str], None] = print) -> list[str]:
+    """Run ``jobs`` in order, at most ``parallel`` at a time; return the names of those that
+    failed (non-zero exit). ``say`` gets one line per start and per end."""
+    if parallel < 1:
+        raise ValueError(f"parallel={parallel}: at least one run at a time")
+    pending, running, failed = list(jobs), {}, []
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    with handling(_raise_stop):
+        try:
+            while pending or running:
+                while pending and len(running) < parallel:
+                    job = pending.pop(0)
+                    say(f"{job.name}: {job.started}")
+                    job.log.parent.mkdir(parents=True, exist_ok=True)
+                    log = open(job.log, "a")
+                    proc = subprocess.Popen(job.command, stdout=log, stderr=subprocess.STDOUT, env=env)
+                    running[proc] = (job, log)
+                    threading.Thread(target=_wait_then_report, args=(proc, finished), daemon=True).start()
+                proc = finished.get()  # blocks until some run ends (or a signal stops the study)
+                job, log = running.pop(proc)
+                log.close()
+                if proc.returncode:
+                    failed.append(job.name)
+                    say(f"{job.name}: FAILED (exit {proc.returncode}, see {job.log})")
+                else:
+                    say(f"{job.name}: done")
+        except _Stop as stop:
+            _stop_all(running, say)
+            raise SystemExit(128 + stop.signum) from None
+        except BaseException:  # the tool's own error: no run trains on unwatched
+            _stop_all(running, say)
+            raise
+    return failed
+
+
+def _stop_all(running: dict, say: Callable[[str], None]) -> None:
+    """SIGTERM to every running child, then wait for each to write its checkpoint and exit.
+    (Children in the terminal's process group got a Ctrl-C themselves too; the trainer takes
+    a repeated stop signal as the same request.) Another Ctrl-C leaves without waiting: the
+    children still stop at their next step and save on their own."""
+    for proc in running:
+        proc.terminate()
+    try:
+        for proc, (job, log) in running.items():
+            proc.wait()
+            log.close()
+            say(f"{job.name}: stopped (exit {proc.returncode}); the same command resumes it")
+    except _Stop:
+        say("not waiting for the runs to stop; each still saves its checkpoint at its next step")

@@ -1,0 +1,101 @@
+"""The study's scheduler with cheap commands instead of training runs: side by side, the next
+run as soon as one ends, failures reported, a stop signal passed on to the children.
+
+No timing assertions: runs that must overlap wait for each other's marker files (and give up
+with an error after a minute, so a serial scheduler fails instead of hanging)."""
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+from hl_detect.studies.parallel_runs import Job, run_side_by_side
+
+WAIT_FOR = """
+import pathlib, sys, time
+here, other = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+here.touch()
+deadline = time.monotonic() + 60
+while not other.exists():
+    if time.monotonic() > deadline:
+        sys.exit(9)  # never saw the other run: the two did not run side by side
+    time.sleep(0.01)
+"""
+
+STOPPABLE = """
+import pathlib, signal, sys, time
+started, saved = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+def save(signum, frame):
+    saved.write_text(str(signum))  # as the trainer writes its checkpoint
+    sys.exit(128 + signum)
+signal.signal(signal.SIGTERM, save)
+started.touch()
+time.sleep(120)
+sys.exit(7)  # not stopped
+"""
+
+
+def job(tmp_path, name, *code_and_args):
+    return Job(name, [sys.executable, "-c", *map(str, code_and_args)], tmp_path / name / "train.log", f"start {name}")
+
+
+def test_runs_overlap_up_to_the_limit_and_a_failure_is_reported(tmp_path):
+    a, b = tmp_path / "a.started", tmp_path / "b.started"
+    jobs = [job(tmp_path, "a", WAIT_FOR, a, b), job(tmp_path, "b", WAIT_FOR, b, a),
+            job(tmp_path, "bad", "import sys; print('boom'); sys.exit(3)"), job(tmp_path, "c", "pass")]
+    said = []
+    failed = run_side_by_side(jobs, parallel=2, say=said.append)
+    assert failed == ["bad"]
+    assert said[:2] == ["a: start a", "b: start b"]  # both at once: each waited for the other
+    first_end = min(said.index("a: done"), said.index("b: done"))
+    assert said.index("bad: start bad") > first_end  # a slot had to free up first
+    assert f"bad: FAILED (exit 3, see {tmp_path / 'bad' / 'train.log'})" in said
+    assert said.index("c: start c") > said.index("bad: start bad") and "c: done" in said
+    assert len(said) == 8  # every run started once and ended once
+    assert (tmp_path / "bad" / "train.log").read_text() == "boom\n"  # the run's output went to its log
+
+
+def test_one_at_a_time_keeps_the_order(tmp_path):
+    jobs = [job(tmp_path, name, "pass") for name in ("x", "y", "z")]
+    said = []
+    assert run_side_by_side(jobs, parallel=1, say=said.append) == []
+    assert said == ["x: start x", "x: done", "y: start y", "y: done", "z: start z", "z: done"]
+
+
+def test_a_log_is_appended_to_not_replaced(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "train.log").write_text("first try\n")
+    run_side_by_side([job(tmp_path, "r", "print('resumed')")], parallel=1, say=lambda line: None)
+    assert (tmp_path / "r" / "train.log").read_text() == "first try\nresumed\n"
+
+
+def test_zero_slots_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="at least one"):
+        run_side_by_side([job(tmp_path, "x", "pass")], parallel=0)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_stops_every_child_and_exits_non_zero(tmp_path, signum):
+    jobs = [job(tmp_path, f"r{k}", STOPPABLE, tmp_path / f"r{k}.started", tmp_path / f"r{k}.saved") for k in range(2)]
+    jobs.append(job(tmp_path, "later", "pass"))
+
+    def signal_once_both_run():
+        while not all((tmp_path / f"r{k}.started").exists() for k in range(2)):
+            time.sleep(0.01)
+        os.kill(os.getpid(), signum)  # what Ctrl-C or `kill` does to the tool
+
+    said = []
+    killer = threading.Thread(target=signal_once_both_run, daemon=True)
+    killer.start()
+    previous = signal.getsignal(signum)
+    with pytest.raises(SystemExit) as stopped:
+        run_side_by_side(jobs, parallel=2, say=said.append)
+    killer.join()
+    assert stopped.value.code == 128 + signum
+    for k in range(2):  # each child got SIGTERM and "saved" before it ended
+        assert (tmp_path / f"r{k}.saved").read_text() == str(int(signal.SIGTERM))
+        assert f"r{k}: stopped (exit {128 + signal.SIGTERM}); the same command resumes it" in said
+    assert "later: start later" not in said  # nothing new starts after the stop
+    assert signal.getsignal(signum) == previous  # the tool's own handlers are back
