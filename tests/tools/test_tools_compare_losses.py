@@ -1,4 +1,5 @@
-"""tools/compare_losses.py end to end: 2 losses x 2 seeds x 1 step on generated data, then a resume."""
+"""tools/compare_losses.py end to end: 2 losses x 2 seeds x 1 step on generated data, then a resume;
+a lambda sweep trained 2 runs side by side; --seed refused."""
 import importlib.util
 import json
 from pathlib import Path
