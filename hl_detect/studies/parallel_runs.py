@@ -86,9 +86,9 @@ def _stop_all(running: dict, say: Callable[[str], None]) -> None:
     (Children in the terminal's process group got a Ctrl-C themselves too; the trainer takes
     a repeated stop signal as the same request.) Another Ctrl-C leaves without waiting: the
     children still stop at their next step and save on their own."""
-    for proc in running:
-        proc.terminate()
     try:
+        for proc in running:
+            proc.terminate()
         for proc, (job, log) in running.items():
             proc.wait()
             log.close()
