@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .atomic_files import write_atomic
+from .atomic_files import output_file, write_atomic
 from .convert import revert_to_torchvision
 from .errors import ConfigError, UserError
 
@@ -78,11 +78,7 @@ def export_onnx(model: nn.Module, handle, example: torch.Tensor) -> None:
 
 def check_output(path) -> Path:
     """``path`` as the file to write (a folder there is a user error, said before any work)."""
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{path} is a folder; the exported model goes to a file",
-                          hint="give a file name, e.g. model.onnx")
-    return path
+    return output_file(path, "the exported model", "model.onnx")
 
 
 def export_detector(model: nn.Module, fmt: str, path) -> Path:

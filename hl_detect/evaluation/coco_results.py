@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic_files import write_text_atomic
+from ..atomic_files import output_file, write_text_atomic
 from .coco_eval import xywh_boxes
 
 
@@ -57,14 +57,8 @@ def coco_results(image_ids, labels, scores, boxes_xyxy, category_ids: dict[int, 
 
 
 def check_results_path(path) -> Path:
-    """``path`` as a file to write, checked before any work (a folder there is a user error)."""
-    path = Path(path)
-    if path.is_dir():
-        from ..errors import ConfigError
-
-        raise ConfigError(f"{path} is a folder; the COCO results go to a file",
-                          hint="give a file name, e.g. results.json")
-    return path
+    """``path`` as the results file, checked before any work (a folder there is a user error)."""
+    return output_file(path, "the COCO results file", "results.json")
 
 
 def write_coco_results(path, results: list[dict]) -> Path:
