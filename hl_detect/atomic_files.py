@@ -59,6 +59,17 @@ def write_atomic(path: PathLike, write: Callable) -> Path:
     return path
 
 
+def output_file(path: PathLike, what: str, example: str) -> Path:
+    """``path`` as the file a tool will write ``what`` to, checked before the tool does any work:
+    a folder there is a user error naming it (``example``: a file name to suggest)."""
+    path = Path(path)
+    if path.is_dir():
+        from .errors import ConfigError
+
+        raise ConfigError(f"{path} is a folder; {what} goes to a file", hint=f"give a file name, e.g. {example}")
+    return path
+
+
 def write_text_atomic(path: PathLike, text: str) -> Path:
     return write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
 

@@ -30,6 +30,22 @@ def tiny_data_with_val(tmp_path_factory):
                                     image_size=128).root
 
 
+@pytest.fixture(scope="session")
+def deploy_run(tiny_data, tmp_path_factory):
+    """A 1-epoch tiny run (2 steps) on the tiny dataset at 64-96 px, for the tools that take a
+    trained model out (COCO results, export). Its RPN keeps every proposal at test time
+    (2000 >= the 1152 anchors of a 64 x 96 input): cutting at the top 64 of a barely trained
+    RPN's near-equal scores would let a 1e-7 difference between runtimes choose other boxes."""
+    from tiny_runs import run_tool, tiny_args
+
+    run = tmp_path_factory.mktemp("deploy") / "run"
+    sizes = ["data.resize.min_size=64", "data.resize.max_size=96", "model.options.min_size=64",
+             "model.options.max_size=96", "model.options.rpn_pre_nms_top_n_test=2000",
+             "model.options.rpn_post_nms_top_n_test=2000", "prediction_pictures=0"]
+    run_tool("train_det.py", *tiny_args(tiny_data, run, "--epochs", "1", *[a for s in sizes for a in ("--set", s)]))
+    return run
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_child_process_outlives_the_tests():
     """A loader worker (or any child) still alive when the tests end would make the interpreter

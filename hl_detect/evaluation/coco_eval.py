@@ -16,7 +16,8 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 
-def _xywh(boxes):
+def xywh_boxes(boxes):
+    """[N, 4] xyxy -> [N, 4] float64 x, y, w, h (COCO's bbox; no +1)."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     return np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1)
 
@@ -25,7 +26,7 @@ def coco_ground_truth(gts, num_classes, image_ids=None, class_names=None):
     """COCO object holding ``gts``; ``image_ids`` lists every image (also those without objects)."""
     image_ids = np.unique(gts.images) if image_ids is None else np.unique(image_ids)
     names = class_names or [str(c) for c in range(1, num_classes + 1)]
-    xywh = _xywh(gts.boxes)
+    xywh = xywh_boxes(gts.boxes)
     annotations = [
         {"id": k + 1, "image_id": int(img), "category_id": int(lab), "bbox": box.tolist(),
          "area": float(box[2] * box[3]), "iscrowd": int(diff)}
@@ -50,7 +51,7 @@ def coco_ap(dets, gts, num_classes, image_ids=None, class_names=None, coco_gt=No
     # a list of dicts, not loadRes's [N, 7] array: that one is float64 and would round image
     # ids above 2**53 (RPC's are 13 digits; others are larger) onto other images
     results = [{"image_id": int(i), "category_id": int(c), "bbox": b.tolist(), "score": float(s)}
-               for i, c, b, s in zip(dets.images, dets.labels, _xywh(dets.boxes), dets.scores)]
+               for i, c, b, s in zip(dets.images, dets.labels, xywh_boxes(dets.boxes), dets.scores)]
     with contextlib.redirect_stdout(io.StringIO()):
         coco_dt = coco_gt.loadRes(results)
         coco_eval = COCOeval(coco_gt, coco_dt, iouType="bbox")

@@ -47,6 +47,8 @@ class EvalOptions:
     val_split: Optional[str] = None
     oracle_sweep: bool = False
     output_dir: Optional[str] = None
+    save_results: Optional[str] = None
+    """write the split's detections here as a COCO results JSON (evaluation/coco_results.py)"""
     no_progress: bool = False
 
     @classmethod
@@ -122,6 +124,18 @@ def _check_val_is_not_train(cfg, val_dataset, say) -> None:
     check_disjoint(train, val_dataset, bool(cfg["data"].get("allow_train_test_overlap", False)), which="val")
 
 
+def _save_results(path, evaluator, categories, dataset, say) -> None:
+    """The pass's detections (original pixels, every rank's) as a COCO results file."""
+    from ..evaluation.coco_results import coco_results, label_to_category_id, write_coco_results
+
+    dets = evaluator.checkout_data().dets
+    results, left_out = coco_results(dets.images, dets.labels, dets.scores, dets.boxes,
+                                     label_to_category_id(categories, dataset))
+    write_coco_results(path, results)
+    say(f"[eval] {len(results)} detections -> {path} (COCO results: image and category ids of the dataset)"
+        + (f"; {left_out} detections of classes the annotation file does not list left out" if left_out else ""))
+
+
 def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -> dict:
     """Evaluate ``opts.checkpoint`` as ``opts`` says; returns the result dict it also writes."""
     from ..checkout.selection import select_on_val
@@ -129,11 +143,14 @@ def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -
     from ..data.splits import split_config
     from ..evaluation import format_table, save_report
     from ..evaluation.evaluator import jsonable
+    from ..evaluation.coco_results import check_results_path
     from ..evaluation.report import images_note
     from .evaluate import build_evaluator
     from .load import load_run, select_device
 
     check_unit_interval(checkout_threshold=opts.checkout_threshold, agnostic_iou=opts.agnostic_iou)  # before any loading
+    if opts.save_results:
+        check_results_path(opts.save_results)
     device = select_device(opts.device)
     model, cfg, categories = load_run(opts.checkpoint, device)
     class_names = [c["name"] for c in categories]
@@ -153,6 +170,8 @@ def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -
                    checkout_agnostic_iou=counting.agnostic_iou)
     evaluator = build_evaluator(cfg, class_names, checkout_oracle_sweep=opts.oracle_sweep, **options)
     result = _pass(model, cfg, dataset, split, opts, device, evaluator, image_levels)
+    if opts.save_results:
+        _save_results(opts.save_results, evaluator, categories, dataset, say)
     run_dir = Path(opts.checkpoint) if Path(opts.checkpoint).is_dir() else Path(opts.checkpoint).parent
     out_dir = Path(opts.output_dir) if opts.output_dir else run_dir
     if checkout:

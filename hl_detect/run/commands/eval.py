@@ -16,6 +16,9 @@ the validation split (data.val.split or --val-split), chooses the threshold ther
 per-class thresholds), reports those thresholds on the test split for both count rules side
 by side, and writes <output-dir>/checkout_thresholds.json for predict.py --thresholds.
 --oracle-sweep chooses on the test split itself; its line says "oracle (chosen on test)".
+--save-results PATH writes every detection of the split as a COCO results JSON
+([{image_id, category_id, bbox: [x, y, w, h], score}], original pixels) with the dataset's
+image and category ids, for pycocotools' loadRes and other tools (docs/deploy.md).
 """
 from __future__ import annotations
 
@@ -54,6 +57,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--oracle-sweep", action="store_true",
                         help="also the best threshold chosen on this split itself (labelled oracle; not an estimate)")
     parser.add_argument("--output-dir", help="where to write the report (default: the run folder)")
+    parser.add_argument("--save-results", metavar="PATH",
+                        help="also write the split's detections as a COCO results JSON (docs/deploy.md: which ids)")
     parser.add_argument("--no-progress", action="store_true")
     add_debug_argument(parser)
     return parser

@@ -18,6 +18,12 @@ Items are counted as the run's checkout metrics count them: its checkout_thresho
 checkout_count_rule, or a thresholds file that eval_det.py --checkout --sweep chose on
 validation data (--thresholds, --per-class-thresholds), or --score-threshold / --count-rule.
 An image that cannot be read is reported and skipped; the others are still done.
+
+--coco-results PATH also writes every detection the model returned (not only those above
+--min-score, so AP matches eval_det.py's) as a COCO results JSON ([{image_id, category_id,
+bbox: [x, y, w, h], score}], original pixels) with the model's category ids. Image ids: those
+of a COCO annotation file given with --image-ids (matched by file_name), else the numbers in
+the file names, else 1..N; summary.json lists them (hl_detect/run/image_ids.py, docs/deploy.md).
 """
 from __future__ import annotations
 
@@ -50,6 +56,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--min-score", type=float, default=0.05, help="detections kept in the detections JSON")
     parser.add_argument("--format", choices=("png", "jpg"), default="png", help="picture format")
     parser.add_argument("--no-pictures", dest="pictures", action="store_false", help="JSON and receipts only")
+    parser.add_argument("--coco-results", metavar="PATH", help="also every detection as one COCO results JSON")
+    parser.add_argument("--image-ids", metavar="ANN_FILE",
+                        help="with --coco-results: take image ids from this COCO annotation file (by file_name)")
     parser.add_argument("--device", default="auto")
     add_debug_argument(parser)
     return parser
@@ -105,11 +114,31 @@ def detections_json(prediction, categories, min_score: float) -> list[dict]:
     return out
 
 
+def coco_image_ids(args, images, names) -> dict[str, int] | None:
+    """{output name: image id} for --coco-results (None without it), checked before any model loads."""
+    from ...errors import ConfigError
+    from ...evaluation.coco_results import check_results_path
+    from ..image_ids import annotated_ids, numbered_ids
+
+    if not args.coco_results:
+        if args.image_ids:
+            raise ConfigError("--image-ids only sets the ids of --coco-results", hint="add --coco-results PATH")
+        return None
+    check_results_path(args.coco_results)
+    if args.image_ids:
+        ids, rule = annotated_ids(images, args.image_ids), f"those of {args.image_ids}"
+    else:
+        ids, rule = numbered_ids(images)
+    print(f"[predict] COCO results image ids: {rule}")
+    return dict(zip(names, ids))
+
+
 def main(args: argparse.Namespace) -> list[dict]:
     from ...checkout.products import till_categories
     from ...checkout.settings import check_unit_interval, checkout_settings
     from ...data import DatasetError, build_eval_transforms
     from ...data.image_io import DEFAULT_MAX_IMAGE_PIXELS
+    from ...evaluation.coco_results import coco_results, label_to_category_id, write_coco_results
     from ...output_names import output_names
     from ...checkout.receipt import format_receipt, make_receipt
     from ...checkout.picture import render_receipt_picture, save_receipt_picture
@@ -118,6 +147,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     check_unit_interval(score_threshold=args.score_threshold, agnostic_iou=args.agnostic_iou)
     images = list_images(args.inputs, args.recursive)  # a mistyped path fails before the model loads
     names = output_names(images, PER_IMAGE, reserved=[SUMMARY])
+    image_ids = coco_image_ids(args, images, names)  # so is a results path or an annotation file that cannot work
     device = select_device(args.device)
     model, cfg, stored = load_run(args.checkpoint, device)
     categories = till_categories(stored)
@@ -128,7 +158,8 @@ def main(args: argparse.Namespace) -> list[dict]:
     max_pixels = cfg["data"].get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS)  # runs older than the key: the default
     run_dir = Path(args.checkpoint) if Path(args.checkpoint).is_dir() else Path(args.checkpoint).parent
     out_dir = Path(args.output_dir) if args.output_dir else run_dir / "predict"
-    receipts, skipped = [], []
+    receipts, skipped, results = [], [], []
+    category_ids = label_to_category_id(stored)
     for path, name in zip(images, names):
         try:
             image, prediction = predict_image(model, transform, device, path, max_pixels)
@@ -140,6 +171,9 @@ def main(args: argparse.Namespace) -> list[dict]:
         base = out_dir / name
         base.parent.mkdir(parents=True, exist_ok=True)
         detections = detections_json(prediction, categories, args.min_score)
+        if image_ids is not None:
+            results += coco_results([image_ids[name]] * len(prediction["scores"]), prediction["labels"].numpy(),
+                                    prediction["scores"].numpy(), prediction["boxes"].numpy(), category_ids)[0]
         Path(f"{base}.json").write_text(json.dumps({"image": str(path), "name": name, "width": w0, "height": h0,
                                                     "detections": detections}, indent=1))
         receipt = make_receipt(prediction, categories, counting.threshold, image=name,
@@ -152,8 +186,12 @@ def main(args: argparse.Namespace) -> list[dict]:
         receipts.append(receipt)
         print(format_receipt(receipt))
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / SUMMARY).write_text(json.dumps({
-        "done": [r["image"] for r in receipts], "skipped": skipped, "counting": counting.describe()}, indent=1))
+    summary = {"done": [r["image"] for r in receipts], "skipped": skipped, "counting": counting.describe()}
+    if image_ids is not None:
+        write_coco_results(args.coco_results, results)
+        summary["coco_image_ids"] = image_ids
+        print(f"[predict] {len(results)} detections -> {args.coco_results} (COCO results)")
+    (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1))
     what = "pictures, " if args.pictures else ""
     print(f"[predict] {len(receipts)} of {len(images)} images -> {out_dir} ({what}detections JSON, receipts)")
     if skipped:
