@@ -78,7 +78,7 @@ def _read_file(path: Path) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several kinds for a file it cannot read
         raise DetectorWeightsError(f"--weights {path}: not a weights file torch.load can read safely "
-                                   f"({type(error).__name__}: {str(error).splitlines()[0][:200]})",
+                                   f"({type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]})",
                                    hint="save model.state_dict() alone with torch.save") from error
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]  # a checkpoint of torchvision's reference train.py
@@ -118,11 +118,15 @@ def builder_reads(member: Any, state: dict) -> Iterator[None]:
     cache or from the user's file) makes the builder build and load exactly as for its own
     weights, without a second read and without reaching for the network."""
     enum = type(member)
+    own = enum.__dict__.get("get_state_dict")  # None: inherited from WeightsEnum, as in torchvision today
     enum.get_state_dict = lambda self, *args, **kwargs: state
     try:
         yield
     finally:
-        del enum.get_state_dict  # back to WeightsEnum's own
+        if own is None:
+            del enum.get_state_dict
+        else:
+            enum.get_state_dict = own
 
 
 def load_error(builder: str, weights: str, error: RuntimeError) -> DetectorWeightsError:

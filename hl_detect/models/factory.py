@@ -15,9 +15,9 @@ from torchvision.models import detection
 
 from ..convert import convert_to_hypersphere
 from ..errors import ConfigError, UserError, did_you_mean
+from .detector_weights import check_detector_weights
 from .fpn_mlp2048 import fasterrcnn_resnet50_fpn_hl
 from .resnet_c4 import fasterrcnn_resnet50_c4_hl
-from .detector_weights import check_detector_weights
 from .stock import STOCK_BUILDERS, build_stock_detector
 from .tiny import fasterrcnn_tiny_hl
 from .weights_files import offline_message

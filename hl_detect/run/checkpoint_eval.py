@@ -145,7 +145,7 @@ def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions
     from ..evaluation.report import images_note
     from .evaluate import build_evaluator
 
-    check_unit_interval(checkout_threshold=opts.checkout_threshold, agnostic_iou=opts.agnostic_iou)
+    check_unit_interval(checkout_threshold=opts.checkout_threshold, agnostic_iou=opts.agnostic_iou)  # other callers
     class_names = [c["name"] for c in categories]
     if opts.data_root:
         cfg["data"]["root"] = opts.data_root

@@ -54,6 +54,7 @@ def check_fine_tuning_start(model, state):
 def test_weights_file_loads_everything_but_the_predictor(stock_file, tiny_data, tmp_path, offline):
     path, state = stock_file
     check_fine_tuning_start(build(tiny_data, tmp_path, "--weights", str(path)), state)
+    assert "get_state_dict" not in vars(get_model_weights(STOCK))  # torchvision's own loading is back
 
 
 def test_weights_file_of_other_classes_loads_too(stock_file, tiny_data, tmp_path, offline):
