@@ -3,8 +3,9 @@
 A name (``COCO_V1``, ``DEFAULT``, or torchvision's full ``FasterRCNN_..._Weights.COCO_V1``) is
 the builder's own weights enum: torchvision reads its file from torch's hub cache, downloading
 it there first when it can (weights_files.py says where, offline). Anything else is a local
-file: a state_dict of the same builder's model (or a checkpoint holding one under "model", as
-torchvision's reference scripts save).
+file: a state_dict of the same builder's model, or a checkpoint dict holding one under "model".
+Files are read with weights_only=True, so a checkpoint of torchvision's reference train.py (it
+also pickles its argparse args) must first be reduced to ``torch.save(ckpt["model"], path)``.
 
 Either way the builder builds the model it builds for its own weights (frozen BatchNorm, the
 trainable_backbone_layers it takes) and loads them; stock.py then replaces the box predictor
@@ -79,9 +80,10 @@ def _read_file(path: Path) -> dict:
     except Exception as error:  # torch raises several kinds for a file it cannot read
         raise DetectorWeightsError(f"--weights {path}: not a weights file torch.load can read safely "
                                    f"({type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]})",
-                                   hint="save model.state_dict() alone with torch.save") from error
+                                   hint="save the state_dict alone: torch.save(model.state_dict(), path), or "
+                                        "torch.save(checkpoint['model'], path) for a reference train.py checkpoint") from error
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
-        state = state["model"]  # a checkpoint of torchvision's reference train.py
+        state = state["model"]  # a checkpoint dict (its other entries: optimizer, epoch, ...)
     if not isinstance(state, dict):
         raise DetectorWeightsError(f"--weights {path}: holds a {type(state).__name__}, not a state_dict",
                                    hint="save model.state_dict() alone with torch.save")

@@ -61,8 +61,8 @@ def test_weights_file_of_other_classes_loads_too(stock_file, tiny_data, tmp_path
     path, state = stock_file
     other = {k: v[:6 * 4] if k.startswith(PREDICTOR + "bbox_pred") else v[:6] if k.startswith(PREDICTOR) else v
              for k, v in state.items()}  # a detector fine-tuned on 5 classes
-    torch.save({"model": other, "epoch": 3}, tmp_path / "reference_checkpoint.pth")  # as torchvision's train.py saves
-    check_fine_tuning_start(build(tiny_data, tmp_path, "--weights", str(tmp_path / "reference_checkpoint.pth")), state)
+    torch.save({"model": other, "epoch": 3}, tmp_path / "checkpoint.pth")  # a checkpoint dict, the state under "model"
+    check_fine_tuning_start(build(tiny_data, tmp_path, "--weights", str(tmp_path / "checkpoint.pth")), state)
 
 
 def test_weights_name_reads_the_hub_cache_offline(stock_file, tiny_data, tmp_path, offline):
