@@ -2,7 +2,9 @@
 
 Heads (``model.head``): ``mlp2048`` R50-FPN + 2x2048 MLP, ``c4`` R50-C4 (layer4 head),
 ``mobilenet`` torchvision's fasterrcnn_mobilenet_v3_large_fpn (1024-d head), ``tiny``
-the CPU demo model. ``num_classes`` is torchvision's (foreground + background).
+the CPU demo model; and torchvision's own builders by name (stock.py: ``fasterrcnn_resnet50_fpn``,
+..., with whole-detector ``weights`` such as COCO_V1). ``num_classes`` is torchvision's
+(foreground + background).
 """
 from __future__ import annotations
 
@@ -13,11 +15,15 @@ from torchvision.models import detection
 
 from ..convert import convert_to_hypersphere
 from ..errors import ConfigError, UserError, did_you_mean
+from .detector_weights import check_detector_weights
 from .fpn_mlp2048 import fasterrcnn_resnet50_fpn_hl
 from .resnet_c4 import fasterrcnn_resnet50_c4_hl
+from .stock import STOCK_BUILDERS, build_stock_detector
 from .tiny import fasterrcnn_tiny_hl
+from .weights_files import offline_message
 
 HEADS = ("mlp2048", "c4", "mobilenet", "tiny")
+MODELS = HEADS + tuple(STOCK_BUILDERS)  # what model.head (--head, --model) takes
 
 
 class BackboneWeightsError(UserError, RuntimeError):
@@ -27,21 +33,27 @@ class BackboneWeightsError(UserError, RuntimeError):
 
 
 def _weights_message(head: str, weights: str, error: Exception) -> str:
-    import torch.hub
     from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights
 
-    enum = MobileNet_V3_Large_Weights if head == "mobilenet" else ResNet50_Weights
+    enum = STOCK_BUILDERS.get(head, MobileNet_V3_Large_Weights if head == "mobilenet" else ResNet50_Weights)
     try:
-        url = enum[weights].url if isinstance(weights, str) else weights.url
-    except (KeyError, AttributeError):
+        url = enum.verify(weights).url  # a name, torchvision's full "ResNet50_Weights.X", or a member
+    except (KeyError, TypeError, AttributeError):
         url = f"<unknown weights {weights!r}>"
-    cache = f"{torch.hub.get_dir()}/checkpoints/{url.rsplit('/', 1)[-1]}"
-    return (
-        f"could not load ImageNet backbone weights {weights!r} for head {head!r} ({type(error).__name__}: {error}).\n"
-        f"  - with network access torchvision downloads them from {url}\n"
-        f"  - offline: download that file elsewhere and place it at {cache}\n"
-        f"  - or train from scratch with model.weights_backbone=null (much lower accuracy)"
-    )
+    return offline_message(f"ImageNet backbone weights {weights!r} for head {head!r}", url, error,
+                           "or train from scratch with model.weights_backbone=null (much lower accuracy)")
+
+
+def check_weights(head: str, weights: Optional[str]) -> None:
+    """Whole-detector ``weights`` only for a stock builder, and then a name of its or a file that
+    exists (a config check, before any data loads, and build_detector's own)."""
+    if weights is None:
+        return
+    if head not in STOCK_BUILDERS:
+        raise ConfigError(f"--weights (model.weights) loads a whole torchvision detector; head {head!r} is ours, "
+                          "with ImageNet backbone weights only (model.weights_backbone)",
+                          hint=f"give --model one of {', '.join(STOCK_BUILDERS)}, or leave out --weights")
+    check_detector_weights(head, weights)
 
 
 def build_detector(
@@ -51,11 +63,18 @@ def build_detector(
     loss_kwargs: Optional[dict[str, Any]] = None,
     weights_backbone: Optional[str] = None,
     trainable_backbone_layers: Optional[int] = None,
+    weights: Optional[str] = None,
     **options: Any,
 ) -> nn.Module:
+    """``head`` for ``num_classes`` with ``loss``; ``weights`` (whole-detector) only for a stock builder."""
     loss_kwargs = dict(loss_kwargs or {})
     common = dict(num_classes=num_classes, **options)
+    check_weights(head, weights)
     try:
+        if head in STOCK_BUILDERS:
+            model = build_stock_detector(head, num_classes, weights=weights, weights_backbone=weights_backbone,
+                                         trainable_backbone_layers=trainable_backbone_layers, **options)
+            return convert_to_hypersphere(model, loss, **loss_kwargs)
         if head == "mlp2048":
             return fasterrcnn_resnet50_fpn_hl(weights_backbone=weights_backbone, trainable_backbone_layers=trainable_backbone_layers, loss=loss, loss_kwargs=loss_kwargs, **common)
         if head == "c4":
@@ -68,9 +87,11 @@ def build_detector(
                 raise ConfigError("the tiny head has no pretrained backbone; set model.weights_backbone=null",
                                   hint="--set model.weights_backbone=null, or choose another --head")
             return fasterrcnn_tiny_hl(loss=loss, loss_kwargs=loss_kwargs, **common)
+    except UserError:  # already says what to do (detector weights' own messages among them)
+        raise
     except (OSError, RuntimeError) as error:  # urllib errors are OSErrors
         if weights_backbone and ("url" in str(error).lower() or isinstance(error, OSError)):
             raise BackboneWeightsError(_weights_message(head, weights_backbone, error)) from error
         raise
-    raise ConfigError(f"unknown model head {head!r}; {did_you_mean(head, HEADS, 'heads')}",
-                      hint=f"--head takes one of {', '.join(HEADS)}")
+    raise ConfigError(f"unknown model head {head!r}; {did_you_mean(head, MODELS, 'heads')}",
+                      hint=f"--head (--model) takes one of {', '.join(MODELS)}")

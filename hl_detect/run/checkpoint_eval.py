@@ -138,6 +138,22 @@ def _save_results(path, evaluator, categories, dataset, say) -> None:
 
 def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -> dict:
     """Evaluate ``opts.checkpoint`` as ``opts`` says; returns the result dict it also writes."""
+    from ..checkout.settings import check_unit_interval
+    from ..evaluation.coco_results import check_results_path
+    from .load import load_run, select_device
+
+    check_unit_interval(checkout_threshold=opts.checkout_threshold, agnostic_iou=opts.agnostic_iou)  # before any loading
+    if opts.save_results:
+        check_results_path(opts.save_results)
+    device = select_device(opts.device)
+    model, cfg, categories = load_run(opts.checkpoint, device)
+    return evaluate_model(model, cfg, categories, device, opts, say)
+
+
+def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions,
+                   say: Callable[[str], None] = print) -> dict:
+    """Evaluate ``model`` (labelled by ``categories``, built as ``cfg`` says) as ``opts`` says;
+    the report goes to ``opts.output_dir``, else to the folder of ``opts.checkpoint``."""
     from ..checkout.selection import select_on_val
     from ..checkout.settings import THRESHOLDS_FILE, check_unit_interval, checkout_settings, image_levels, thresholds_record
     from ..data.splits import split_config
@@ -146,13 +162,10 @@ def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -
     from ..evaluation.coco_results import check_results_path
     from ..evaluation.report import images_note
     from .evaluate import build_evaluator
-    from .load import load_run, select_device
 
-    check_unit_interval(checkout_threshold=opts.checkout_threshold, agnostic_iou=opts.agnostic_iou)  # before any loading
+    check_unit_interval(checkout_threshold=opts.checkout_threshold, agnostic_iou=opts.agnostic_iou)  # other callers
     if opts.save_results:
         check_results_path(opts.save_results)
-    device = select_device(opts.device)
-    model, cfg, categories = load_run(opts.checkpoint, device)
     class_names = [c["name"] for c in categories]
     if opts.data_root:
         cfg["data"]["root"] = opts.data_root

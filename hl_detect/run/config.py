@@ -7,8 +7,8 @@ strings whose value is parsed as YAML (``lr=2e-4``, ``model.head=c4``,
 (a typo must not silently train something else), except inside ``*options`` dicts,
 which are free-form keyword arguments. The merged result is then checked against the
 schema (schema.py: every key's type, range and default; schema_check.py), and
-``check_names`` checks the loss, the head and ``loss_options`` against the code
-(loss_options_check.py), all before any data loads.
+``check_names`` checks the loss, the head, a detector weights name or file and ``loss_options``
+against the code (loss_options_check.py), all before any data loads.
 
 Mistakes raise hl_detect.errors' ConfigError / ConfigKeyError / MissingFileError, with a
 "did you mean ...?" where a known name is close; the tools print them without a traceback.
@@ -152,15 +152,18 @@ def check_loss_name(loss: str) -> str:
 def check_names(cfg: dict) -> dict:
     """Fail now, with a suggestion, on an unknown loss, model head or loss option, or a loss
     option out of the loss's range, not after the data has loaded."""
-    from ..models import HEADS
+    from ..models import MODELS
+    from ..models.factory import check_weights
     from .loss_options_check import check_loss_options
 
     if isinstance(cfg.get("loss"), str):
         check_loss_name(cfg["loss"])
     head = (cfg.get("model") or {}).get("head")
-    if head is not None and head not in HEADS:
-        raise ConfigError(f"unknown model head {head!r}; {did_you_mean(head, HEADS, 'heads')}",
-                          hint=f"--head takes one of {', '.join(HEADS)} (hl_detect/models/factory.py)")
+    if head is not None and head not in MODELS:
+        raise ConfigError(f"unknown model head {head!r}; {did_you_mean(head, MODELS, 'heads')}",
+                          hint=f"--head (--model) takes one of {', '.join(MODELS)} (hl_detect/models/factory.py)")
+    if head is not None:  # a missing weights file fails now, not after the data loaded
+        check_weights(head, (cfg.get("model") or {}).get("weights"))
     check_loss_options(cfg)
     return cfg
 

@@ -33,13 +33,15 @@ def select_device(name: str, local_rank: int = 0) -> torch.device:
 def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, pretrained: bool = True) -> torch.nn.Module:
     """The detector of ``cfg`` for C = ``num_classes`` foreground classes.
 
-    ``pretrained=False`` skips ImageNet backbone weights (a checkpoint brings its own)."""
+    ``pretrained=False`` skips ImageNet backbone and whole-detector weights (a checkpoint brings its own)."""
     model_cfg = cfg["model"]
     try:
         return build_detector(
             model_cfg["head"], num_classes=num_classes + 1, loss=cfg["loss"], loss_kwargs=loss_kwargs(cfg, warmup_steps),
             weights_backbone=model_cfg.get("weights_backbone") if pretrained else None,
-            trainable_backbone_layers=model_cfg.get("trainable_backbone_layers"), **(model_cfg.get("options") or {}),
+            trainable_backbone_layers=model_cfg.get("trainable_backbone_layers"),
+            weights=model_cfg.get("weights") if pretrained else None,  # .get: a checkpoint's config may predate it
+            **(model_cfg.get("options") or {}),
         )
     except ValueError as error:  # a loss hyperparameter out of range (losses check their own): a user error
         if not str(error).startswith("hypersphere loss:"):

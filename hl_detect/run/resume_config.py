@@ -12,6 +12,9 @@ reference (run/commands/train.py also starts a resume's config from it). Compare
     anything else            listed, and refused unless ``allow_config_change``; then the resume is
                              recorded as not exact (Trainer.resumes: the checkpoint, metrics.json)
 
+A typed key the checkpoint's config lacks (written before hl_detect had it) is compared as its
+schema default, the value that run used; so adding a key does not block resuming older runs.
+
 A changed lr, momentum, weight_decay, lr_step_epochs or lr_gamma would be silently undone by the
 optimizer and scheduler states the checkpoint restores; ``apply_optimizer_changes`` puts the
 new values into them after the restore, so an allowed change takes effect.
@@ -51,11 +54,30 @@ def _flat(cfg: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _saved_value(old: dict, key: str) -> Any:
+    """The checkpoint's value; for a typed key its hl_detect predates, the schema's default,
+    which is what that run used (a key added later, e.g. model.weights, is no change). A key
+    inside a free-form dict (``*options``) or a section the schema does not fill (a split's
+    keys fall back to the shared data keys) has no such default: it was truly not set."""
+    from dataclasses import is_dataclass
+
+    from .schema import RunConfig
+
+    if key in old:
+        return old[key]
+    node: Any = RunConfig()
+    for part in key.split("."):
+        if not is_dataclass(node) or not getattr(node, "fill_missing", True) or not hasattr(node, part):
+            return _MISSING
+        node = getattr(node, part)
+    return node
+
+
 def config_changes(saved: dict, cfg: dict) -> dict[str, tuple]:
     """{dotted key: (checkpoint's value, this run's value)} of every key that differs."""
     old, new = _flat(saved), _flat(cfg)
-    return {k: (old.get(k, _MISSING), new.get(k, _MISSING)) for k in sorted(set(old) | set(new))
-            if old.get(k, _MISSING) != new.get(k, _MISSING)}
+    pairs = {k: (_saved_value(old, k), new.get(k, _MISSING)) for k in sorted(set(old) | set(new))}
+    return {k: pair for k, pair in pairs.items() if pair[0] != pair[1]}
 
 
 def check_resume_config(saved: Optional[dict], cfg: dict, allow_change: bool, say: Callable = print) -> list[str]:

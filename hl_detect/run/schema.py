@@ -85,7 +85,10 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    head: str = "mlp2048"  # checked against hl_detect.models.HEADS (config.check_names)
+    head: str = "mlp2048"  # checked against hl_detect.models.MODELS (config.check_names)
+    # a stock torchvision builder's whole-detector weights: a name (COCO_V1) or a .pth file
+    # (models/detector_weights.py); over them, weights_backbone is not used
+    weights: Optional[str] = None
     weights_backbone: Optional[str] = "IMAGENET1K_V1"
     trainable_backbone_layers: Optional[int] = setting(None, at_least=0, at_most=5)
     options: dict = setting({"min_size": 600, "max_size": 600, "box_score_thresh": 0.02, "box_nms_thresh": 0.5,

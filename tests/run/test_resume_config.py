@@ -85,3 +85,18 @@ def test_a_resume_uses_the_checkpoints_config_and_refuses_or_records_changes(tin
     assert metrics["config"]["loss_options"]["hl"]["weight"] == 0.002  # the checkpoint's, not config.yaml's
     assert metrics["exact"] is False
     assert metrics["resumes"] == [{"step": 2, "exact": False, "reasons": ["config changed: lr: 0.001 -> 0.0005"]}]
+
+
+def test_a_key_added_since_the_checkpoint_is_no_change():
+    # a checkpoint written before model.weights existed trained without detector weights: its default
+    from hl_detect.run.config import dataset_config_path, load_config
+
+    cfg = load_config([dataset_config_path("demo")])
+    saved = json.loads(json.dumps(cfg))
+    del saved["model"]["weights"]
+    assert check_resume_config(saved, cfg, allow_change=False, say=print) == []
+    # ... but not inside free-form options, nor in a split's keys (those fall back to the shared data keys)
+    del saved["model"]["options"]["min_size"]
+    del saved["data"]["test"]["split"]
+    with pytest.raises(ConfigError, match=r"data.test.split: '\(not set\)' -> 'test'\n  model.options.min_size: '\(not set\)' -> 216"):
+        check_resume_config(saved, cfg, allow_change=False, say=print)

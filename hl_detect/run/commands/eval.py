@@ -34,14 +34,14 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(**help_layout(__doc__), add_help=add_help)
     parser.add_argument("checkpoint", help="checkpoint file or run folder")
     parser.add_argument("--split", help="dataset split (default: the run's data.test.split)")
-    parser.add_argument("--data-root", help="dataset root, if it moved since training")
+    parser.add_argument("--data-root", "--data-path", dest="data_root", help="dataset root, if it moved since training")
     parser.add_argument("--ann-file", help="COCO/RPC: evaluate on this annotation JSON (data.test.options.ann_file)")
     parser.add_argument("--img-dir", help="COCO/RPC: the folder its file_names are relative to")
     parser.add_argument("--ignore-unknown-categories", action="store_true",
                         help="leave out (and count) objects of categories the model lacks instead of stopping")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("-b", "--batch-size", type=int, default=4)
+    parser.add_argument("-j", "--workers", type=int, default=2)
     parser.add_argument("--max-images", type=int)
     parser.add_argument("--max-bad-images", type=float, default=None,
                         help="unusable images (missing, unreadable) allowed before stopping: a count, or a fraction "

@@ -7,8 +7,12 @@
     python tools/train_det.py --resume runs/demo_hl_tiny_seed0      # exact, after Ctrl-C or kill -9
     python tools/train_det.py --overwrite                           # start the demo over in its old folder
     python tools/train_det.py --deterministic --threads 2 --set checkpoint_every_minutes=5
+    python tools/train_det.py --dataset voc0712 --model fasterrcnn_resnet50_fpn --weights COCO_V1  # fine-tune COCO's
+    python tools/train_det.py --resume runs/demo_hl_tiny_seed0 --test-only                    # evaluate, no training
 
 Any config key can be overridden: ``--set lr=2e-4 --set loss_options.hl.weight=0.01``.
+torchvision's references/detection/train.py flags work too (--data-path, --model, -b, -j,
+--print-freq, --weights, --weights-backbone, --test-only, --use-deterministic-algorithms).
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                         help="let --resume train on with config values other than the checkpoint's "
                              "(listed; the resume is then recorded as not exact)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (a bit-identical rerun needs the same count)")
+    parser.add_argument("--test-only", action="store_true",
+                        help="evaluate the model of --resume (as eval_det.py does) or of --weights and exit, no training")
     return parser
 
 
@@ -40,6 +46,10 @@ def main(args: argparse.Namespace) -> dict:
     if args.resume and not Path(args.resume).exists():  # say so before the data loads
         raise MissingFileError(f"--resume {args.resume}: no such run folder or checkpoint",
                                hint="give the folder of an interrupted run (it holds checkpoint.pt), e.g. --resume runs/demo_hl_tiny_seed0")
+    if args.test_only:
+        from ..test_only import run_test_only
+
+        return run_test_only(args)
     if args.resume and args.overwrite:
         raise ConfigError("--resume continues the run in the folder, --overwrite deletes it: give one of them",
                           hint="--resume RUN to continue it, or --overwrite (without --resume) to start over")
