@@ -4,7 +4,9 @@
     counting.py      the count rule: which detections count as items (per class / agnostic)
     metrics.py       cAcc, ACD, mCCD, mCIoU (RPC's checkout metrics) at one score threshold
     selection.py     thresholds chosen on a validation split (global / per class / oracle)
-    settings.py      the threshold and rule a run folder has chosen (checkout_thresholds.json)
+    settings.py      the threshold and rule a tool counts with (command line, thresholds file, config)
+    thresholds_file.py  checkout_thresholds.json: written by eval_det --sweep, read by predict
+    count_table.py   predict --csv: one row of product counts per image
     receipt.py       detections -> receipt lines; picture.py, label_layout.py: its picture
     report.py        the checkout part of the printed evaluation report
     curve.py         checkout metrics across checkpoints or seeds of one recipe

@@ -5,23 +5,21 @@ items the same way. Precedence: a command-line value, then a thresholds file wri
 ``eval_det.py --checkout --sweep`` (chosen on validation data), then the run's config, then
 the defaults (runs trained before a key existed still load).
 
-``checkout_thresholds.json`` (written next to the evaluation report):
-    {"count_rule", "agnostic_iou", "threshold" (the val-chosen global one),
-     "class_thresholds" ([C], per class, calibrated on val), "chosen_on" (the split), "criterion"}
+``checkout_thresholds.json`` (written next to the evaluation report) is read and written by
+thresholds_file.py.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from ..errors import ConfigError, MissingFileError
+from ..errors import ConfigError
 from .counting import DEFAULT_AGNOSTIC_IOU, check_count_rule
+from .products import Category
+from .thresholds_file import class_thresholds, load_thresholds
 
-THRESHOLDS_FILE = "checkout_thresholds.json"
 # the split that holds validation data, for runs whose config predates data.val.split / val_split
 _VAL_SPLIT_BY_KIND = {"synthetic": "val", "rpc": "val"}
 
@@ -41,9 +39,9 @@ class CheckoutSettings:
 
 def checkout_settings(cfg: dict, threshold: Optional[float] = None, count_rule: Optional[str] = None,
                       agnostic_iou: Optional[float] = None, thresholds_file=None,
-                      per_class: bool = False, num_classes: Optional[int] = None) -> CheckoutSettings:
+                      per_class: bool = False, categories: Optional[Sequence[Category]] = None) -> CheckoutSettings:
     """The settings to count with; ``per_class`` takes the file's per-class thresholds, which
-    must be ``num_classes`` finite numbers when that is given."""
+    must fit ``categories`` (the model's, when given: thresholds_file.class_thresholds)."""
     if per_class and not thresholds_file and threshold is None:
         raise ConfigError("per-class thresholds come from a thresholds file, and none was given",
                           hint="pass --thresholds RUN/checkout_thresholds.json (eval_det.py --checkout --sweep writes it)")
@@ -60,7 +58,7 @@ def checkout_settings(cfg: dict, threshold: Optional[float] = None, count_rule: 
     if threshold is not None:
         thr, source = float(threshold), "the command line"
     elif chosen:
-        thr = _class_thresholds(chosen, thresholds_file, num_classes) if per_class else float(chosen["threshold"])
+        thr = class_thresholds(chosen, thresholds_file, categories) if per_class else float(chosen["threshold"])
         source = f"{thresholds_file} ({'per class, ' if per_class else ''}chosen on {chosen.get('chosen_on', 'val')})"
     else:
         thr, source = float(cfg.get("checkout_threshold", 0.5)), "the run's config"
@@ -78,20 +76,6 @@ def check_unit_interval(**flags: Optional[float]) -> None:
                               hint=f"give {flag} a value in [0, 1], e.g. {flag} 0.5, or leave it out for the run's own")
 
 
-def _class_thresholds(chosen: dict, path, num_classes: Optional[int]) -> np.ndarray:
-    values = chosen.get("class_thresholds")
-    try:
-        thr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        thr = np.asarray([])
-    if values is None or thr.ndim != 1 or not np.isfinite(thr).all() or (num_classes and len(thr) != num_classes):
-        have = "none" if values is None else f"{np.size(thr)} values"
-        raise ConfigError(f"{path}: per-class thresholds must be {num_classes or 'C'} finite numbers, one per class; "
-                          f"the file has {have}",
-                          hint="use the file that eval_det.py --checkout --sweep wrote for this run")
-    return thr
-
-
 def default_val_split(cfg: dict) -> Optional[str]:
     """data.val.split (or the older data.val_split); a config from before either: by kind."""
     from ..data.splits import split_config
@@ -101,32 +85,6 @@ def default_val_split(cfg: dict) -> Optional[str]:
         resolved = split_config(data, "val")
         return resolved["split"] if resolved else None
     return _VAL_SPLIT_BY_KIND.get(data.get("kind"))
-
-
-def thresholds_record(selection: dict, count_rule: str, val_split: str) -> dict:
-    """What predict.py needs from an eval_det selection: the chosen thresholds of one rule."""
-    rule = selection["rules"][count_rule]
-    rows = {row["source"]: row for row in rule["rows"]}
-    return {"count_rule": count_rule, "agnostic_iou": rule["agnostic_iou"],
-            "threshold": rows["chosen on val"]["threshold"],
-            "class_thresholds": rows.get("per class, calibrated on val", {}).get("threshold"),
-            "chosen_on": val_split, "criterion": selection["criterion"]}
-
-
-def load_thresholds(path) -> dict:
-    path = Path(path)
-    if path.is_dir():
-        path = path / THRESHOLDS_FILE
-    if not path.is_file():
-        raise MissingFileError(f"thresholds file not found: {path}",
-                               hint="python tools/eval_det.py RUN --checkout --sweep writes RUN/checkout_thresholds.json")
-    try:
-        data = json.loads(path.read_text())
-        float(data["threshold"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise ConfigError(f"{path}: not a checkout thresholds file ({type(error).__name__}: {error})",
-                          hint="use the checkout_thresholds.json that eval_det.py --checkout --sweep wrote") from None
-    return data
 
 
 def image_levels(dataset) -> dict:

@@ -4,8 +4,9 @@ The dataset's categories are matched to the model's by COCO category id (by name
 category the model lacks stops the evaluation before it starts, unless
 ``ignore_unknown_categories`` (its objects are then left out and counted). Writes
 <output_dir>/eval_<split>.csv and .json (default: the run folder). With ``sweep``, the
-validation split is evaluated too, the checkout thresholds are chosen there and reported on
-the test split, and <output_dir>/checkout_thresholds.json is written for predict.
+validation set (a split, or files: val_set.py) is evaluated too, with the same category
+checks, the checkout thresholds are chosen there and reported on the test split, and
+<output_dir>/checkout_thresholds.json is written for predict.
 
 Everything it prints goes through ``say``, so a caller that evaluates many checkpoints
 (checkout/curve.py's tool) keeps each log apart without redirecting stdout.
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..atomic_files import write_text_atomic
-from ..errors import ConfigError
 
 
 @dataclass
@@ -45,6 +45,8 @@ class EvalOptions:
     agnostic_iou: Optional[float] = None
     sweep: bool = False
     val_split: Optional[str] = None
+    val_ann_file: Optional[str] = None
+    val_img_dir: Optional[str] = None
     oracle_sweep: bool = False
     output_dir: Optional[str] = None
     save_results: Optional[str] = None
@@ -96,34 +98,6 @@ def _dataset(cfg, split, which, categories, opts: EvalOptions, say, options=None
     return dataset
 
 
-def _val_split(cfg, opts: EvalOptions, split):
-    from ..checkout.settings import default_val_split
-
-    val_split = opts.val_split or default_val_split(cfg)
-    if not val_split:
-        raise ConfigError("--sweep chooses the checkout threshold on a validation split, and this run has none",
-                          hint="set data.val.split in the config or pass --val-split NAME "
-                               "(--oracle-sweep chooses on the test split, labelled as an oracle)")
-    if val_split == split:
-        raise ConfigError(f"the validation split {val_split!r} is the split being reported; choosing on it "
-                          "would be tuning on test", hint="pass another --val-split, or use --oracle-sweep")
-    return val_split
-
-
-def _check_val_is_not_train(cfg, val_dataset, say) -> None:
-    """Thresholds chosen on training images would be tuned on what the model fit: refuse."""
-    from ..data import DatasetError
-    from ..data.splits import build_split, check_disjoint
-    from ..errors import UserError
-
-    try:
-        train = build_split(cfg, "train", train=False)
-    except (DatasetError, UserError):  # the training data is not on this machine: nothing to compare
-        say("[eval] the training split is not readable here, so val was not checked against it")
-        return
-    check_disjoint(train, val_dataset, bool(cfg["data"].get("allow_train_test_overlap", False)), which="val")
-
-
 def _save_results(path, evaluator, categories, dataset, say) -> None:
     """The pass's detections (original pixels, every rank's) as a COCO results file."""
     from ..evaluation.coco_results import coco_results, label_to_category_id, write_coco_results
@@ -155,13 +129,16 @@ def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions
     """Evaluate ``model`` (labelled by ``categories``, built as ``cfg`` says) as ``opts`` says;
     the report goes to ``opts.output_dir``, else to the folder of ``opts.checkpoint``."""
     from ..checkout.selection import select_on_val
-    from ..checkout.settings import THRESHOLDS_FILE, check_unit_interval, checkout_settings, image_levels, thresholds_record
+    from ..checkout.products import till_categories
+    from ..checkout.settings import check_unit_interval, checkout_settings, image_levels
+    from ..checkout.thresholds_file import THRESHOLDS_FILE, thresholds_record
     from ..data.splits import split_config
     from ..evaluation import format_table, save_report
     from ..evaluation.evaluator import jsonable
     from ..evaluation.coco_results import check_results_path
     from ..evaluation.report import images_note
     from .evaluate import build_evaluator
+    from .val_set import check_val_images, file_options, val_set
 
     check_unit_interval(checkout_threshold=opts.checkout_threshold, agnostic_iou=opts.agnostic_iou)  # other callers
     if opts.save_results:
@@ -171,13 +148,13 @@ def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions
         cfg["data"]["root"] = opts.data_root
     split = opts.split or split_config(cfg["data"], "test")["split"]
     checkout = opts.checkout or opts.sweep or opts.oracle_sweep or cfg.get("eval_checkout", False)
-    val_split = _val_split(cfg, opts, split) if opts.sweep else None  # fails before any pass
-    # both datasets before any pass: a category the model lacks stops here
-    options = {k: v for k, v in (("ann_file", opts.ann_file), ("img_dir", opts.img_dir)) if v}
-    dataset = _dataset(cfg, split, "test", categories, opts, say, options)
-    val_dataset = _dataset(cfg, val_split, "val", categories, opts, say) if val_split else None
+    test_files = file_options(cfg, "test", opts.ann_file, opts.img_dir)  # a missing file: before any pass
+    val = val_set(cfg, opts, split)
+    # both datasets before any pass: a category the model lacks stops here, in either
+    dataset = _dataset(cfg, split, "test", categories, opts, say, test_files)
+    val_dataset = _dataset(cfg, val.split, "val", categories, opts, say, val.options) if val else None
     if val_dataset is not None:
-        _check_val_is_not_train(cfg, val_dataset, say)
+        check_val_images(cfg, val_dataset, dataset, say)
     counting = checkout_settings(cfg, opts.checkout_threshold, opts.count_rule, opts.agnostic_iou)
     options = dict(checkout=checkout, checkout_threshold=counting.threshold, checkout_count_rule=counting.count_rule,
                    checkout_agnostic_iou=counting.agnostic_iou)
@@ -189,21 +166,22 @@ def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions
     out_dir = Path(opts.output_dir) if opts.output_dir else run_dir
     if checkout:
         result["checkout"]["threshold_source"] = counting.source
-    if val_split:
+    if val:
         val_evaluator = build_evaluator(cfg, class_names, **{**options, "coco": False})
-        _pass(model, cfg, val_dataset, val_split, opts, device, val_evaluator)
+        _pass(model, cfg, val_dataset, val.split, opts, device, val_evaluator)
         selection = select_on_val(val_evaluator.checkout_data(), evaluator.checkout_data(), len(class_names),
                                   fixed_threshold=counting.threshold, fixed_source=counting.source,
                                   agnostic_iou=counting.agnostic_iou, test_levels=evaluator.image_levels)
-        selection.update(chosen_on=f"split {val_split!r}", reported_on=f"split {split!r}")
+        selection.update(chosen_on=val.describe(), reported_on=f"split {split!r}")
         result["checkout"]["selection"] = jsonable(selection)
         out_dir.mkdir(parents=True, exist_ok=True)
-        record = thresholds_record(result["checkout"]["selection"], counting.count_rule, val_split)
+        record = thresholds_record(result["checkout"]["selection"], counting.count_rule, val.name,
+                                   till_categories(categories))
         write_text_atomic(out_dir / THRESHOLDS_FILE, json.dumps(record, indent=1))
     say(format_table(result))
     save_report(result, out_dir, name=f"eval_{split}")
     say(f"[eval] {split}: report written to {out_dir / f'eval_{split}.csv'} and .json" + images_note(result, "; "))
-    if val_split:
-        say(f"[eval] thresholds chosen on {val_split} ({counting.count_rule} rule) -> {out_dir / THRESHOLDS_FILE} "
+    if val:
+        say(f"[eval] thresholds chosen on {val.name} ({counting.count_rule} rule) -> {out_dir / THRESHOLDS_FILE} "
             f"(predict.py --thresholds)")
     return result

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from hl_detect.checkout.products import fallback_categories
 from hl_detect.checkout.settings import checkout_settings, default_val_split, image_levels
 from hl_detect.data import COCODetection
 from hl_detect.errors import ConfigError, MissingFileError
@@ -49,12 +50,13 @@ def test_thresholds_file_must_fit_the_rule_and_the_classes(tmp_path):
         checkout_settings({}, count_rule="agnostic", thresholds_file=path)
     assert checkout_settings({}, count_rule="per_class", thresholds_file=path).threshold == 0.35
     with pytest.raises(ConfigError, match="3 finite numbers.*has 2 values"):
-        checkout_settings({}, thresholds_file=path, per_class=True, num_classes=3)
-    assert checkout_settings({}, thresholds_file=path, per_class=True, num_classes=2).threshold.tolist() == [0.3, 0.6]
+        checkout_settings({}, thresholds_file=path, per_class=True, categories=fallback_categories("abc"))
+    two = fallback_categories("ab")
+    assert checkout_settings({}, thresholds_file=path, per_class=True, categories=two).threshold.tolist() == [0.3, 0.6]
     for bad in (None, [0.3, float("nan")], [[0.3, 0.6]]):
         path.write_text(json.dumps({"count_rule": "per_class", "threshold": 0.35, "class_thresholds": bad}))
         with pytest.raises(ConfigError, match="per-class thresholds must be"):
-            checkout_settings({}, thresholds_file=path, per_class=True, num_classes=2)
+            checkout_settings({}, thresholds_file=path, per_class=True, categories=two)
     with pytest.raises(ConfigError, match="come from a thresholds file"):
         checkout_settings({}, per_class=True)
 

@@ -4,7 +4,9 @@ generated set: COCO JSONs with unsorted, non-contiguous category ids and superca
 symlinked images. The train and test JSONs differ both ways: the test file lacks a training
 category (fine, labels follow the ids) and, in a second file, has one the model lacks (an
 error before any work, or left out and counted on request). Object counts per class are
-checked against the JSON itself."""
+checked against the JSON itself. Checkout on one's own data: thresholds chosen on a val
+JSON given as files (eval_det --sweep --val-ann-file), keyed by those category ids, read by
+predict, whose --csv counts equal its receipts."""
 import importlib.util
 import json
 import os
@@ -31,8 +33,8 @@ def rpc_id(k: int) -> int:
 
 
 def rpc_stand_in(synthetic, root):
-    """root/{train,test}2019/ (symlinks to the generated images) and RPC-style JSONs."""
-    for split in ("train", "test"):
+    """root/{train,test,val}2019/ (symlinks to the generated images) and RPC-style JSONs."""
+    for split in ("train", "test", "val"):
         data = json.loads((synthetic / "annotations" / f"instances_{split}.json").read_text())
         folder = root / f"{split}2019"
         folder.mkdir(parents=True)
@@ -64,17 +66,21 @@ def counts_by_name(path):
     return Counter(names[a["category_id"]] for a in data["annotations"] if not a.get("iscrowd"))
 
 
-def eval_tool():
-    spec = importlib.util.spec_from_file_location("eval_det_tool", REPO / "tools" / "eval_det.py")
+def tool_module(script):
+    spec = importlib.util.spec_from_file_location(script.replace(".py", "_tool"), REPO / "tools" / script)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
+def eval_tool():
+    return tool_module("eval_det.py")
+
+
 @pytest.fixture(scope="module")
-def trained(tiny_data, tmp_path_factory):
+def trained(tiny_data_with_val, tmp_path_factory):
     root = tmp_path_factory.mktemp("rpc")
-    moved = rpc_stand_in(tiny_data, root)
+    moved = rpc_stand_in(tiny_data_with_val, root)
     run = root / "run"
     # the README recipe, with the tiny model's settings and the stand-in's 20 classes for 113
     proc = run_tool("train_det.py", "--dataset", "rpc", "--data-root", root, "--output-dir", run,
@@ -166,3 +172,109 @@ def test_checker_against_the_model_categories(trained, capsys):
     assert tool.main(tool.get_args_parser().parse_args(base + ["--ann-file", str(root / "test_extra.json")])) == 1
     out = capsys.readouterr().out
     assert "[FATAL] unknown category: 1" in out and f"id 5 '5_extra' ({moved} objects)" in out
+
+
+def sweep_on(trained, out, val_ann, val_img, *extra):
+    """eval_det --sweep choosing on val files, in this process (its errors raise)."""
+    run = trained[1]
+    tool = eval_tool()
+    argv = [str(run), "--workers", "0", "--no-progress", "--output-dir", str(out), "--sweep",
+            "--val-ann-file", str(val_ann), "--val-img-dir", str(val_img), *map(str, extra)]
+    return tool.main(tool.get_args_parser().parse_args(argv))
+
+
+@pytest.fixture(scope="module")
+def own_thresholds(trained):
+    """A sweep on root/val_k.json: the run's config names RPC's val split, whose
+    instances_val2019.json the stand-in lacks, so only the files given can have been read."""
+    root = trained[0]
+    result = sweep_on(trained, root / "own_val", root / "val_k.json", root / "val2019")
+    return result, root / "own_val" / "checkout_thresholds.json"
+
+
+def test_sweep_on_val_files_keys_thresholds_by_their_categories(trained, own_thresholds):
+    root = trained[0]
+    result, path = own_thresholds
+    selection = result["checkout"]["selection"]
+    assert selection["chosen_on"] == f"file {root / 'val_k.json'}"
+    chosen = json.loads(path.read_text())
+    assert chosen["chosen_on"] == str(root / "val_k.json")
+    model = sorted(json.loads((root / "train_k.json").read_text())["categories"], key=lambda c: c["id"])
+    assert [(e["label"], e["category_id"], e["name"]) for e in chosen["class_thresholds"]] == \
+        [(k, c["id"], c["name"]) for k, c in enumerate(model, start=1)]
+    (per_class,) = [row for row in selection["rules"][chosen["count_rule"]]["rows"] if row["source"].startswith("per class")]
+    assert [e["threshold"] for e in chosen["class_thresholds"]] == per_class["threshold"]
+
+
+def test_val_files_missing_unfit_or_the_test_images_are_refused(trained, tmp_path):
+    from hl_detect.data import DatasetError
+    from hl_detect.errors import ConfigError, MissingFileError
+    root, run, _, _ = trained
+    cli = run_tool("eval_det.py", run, "--sweep", "--val-ann-file", root / "nope.json", "--val-img-dir",
+                   root / "val2019", "--no-progress", check=False)
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr
+    assert f"--val-ann-file {root / 'nope.json'}: no such annotation file" in cli.stderr
+    with pytest.raises(MissingFileError, match="--val-img-dir .*nope: no such image folder"):
+        sweep_on(trained, tmp_path / "a", root / "val_k.json", root / "nope")
+    val = json.loads((root / "val_k.json").read_text())
+    first = val["annotations"][0]["category_id"]
+    extra = dict(val, categories=val["categories"] + [dict(id=5, name="5_extra", supercategory="food")],
+                 annotations=[dict(a, category_id=5) if a["category_id"] == first else a for a in val["annotations"]])
+    (root / "val_extra.json").write_text(json.dumps(extra))
+    with pytest.raises(DatasetError) as unknown:  # the test split's category check
+        sweep_on(trained, tmp_path / "b", root / "val_extra.json", root / "val2019")
+    assert "val_extra.json" in str(unknown.value) and "id 5 '5_extra'" in str(unknown.value)
+    with pytest.raises(ConfigError, match="shares 4 of its 4 images with the set being reported"):
+        sweep_on(trained, tmp_path / "c", root / "test_lacks.json", root / "test2019")
+    tool = eval_tool()
+    with pytest.raises(ConfigError, match="--sweep"):
+        tool.main(tool.get_args_parser().parse_args([str(run), "--val-ann-file", str(root / "val_k.json")]))
+    assert not any((tmp_path / d).exists() for d in "abc")  # refused before anything was written
+
+
+def predict(trained, out, *extra):
+    """predict.py over the stand-in's test images, in this process; its receipts."""
+    root, run, _, _ = trained
+    tool = tool_module("predict.py")
+    argv = [str(run), str(root / "test2019"), "--output-dir", str(out), "--no-pictures", "--device", "cpu",
+            *map(str, extra)]
+    return tool.main(tool.get_args_parser().parse_args(argv))
+
+
+def test_predict_reads_keyed_and_old_thresholds_and_refuses_other_categories(trained, own_thresholds, tmp_path):
+    _, path = own_thresholds
+    chosen = json.loads(path.read_text())
+    receipts = predict(trained, tmp_path / "new", "--thresholds", path, "--per-class-thresholds")
+    assert receipts[0]["score_threshold"] == [e["threshold"] for e in chosen["class_thresholds"]]
+    old = tmp_path / "old.json"  # the form files had before: a list indexed by label
+    old.write_text(json.dumps({**chosen, "class_thresholds": [e["threshold"] for e in chosen["class_thresholds"]]}))
+    old_receipts = predict(trained, tmp_path / "old", "--thresholds", old, "--per-class-thresholds")
+    assert [(r["score_threshold"], r["items"]) for r in old_receipts] == [(r["score_threshold"], r["items"]) for r in receipts]
+    fourth = dict(chosen["class_thresholds"][3])
+    chosen["class_thresholds"][3]["category_id"] = 5  # a file written for another dataset
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(chosen))
+    proc = run_tool("predict.py", trained[1], trained[0] / "test2019", "--output-dir", tmp_path / "o", "--device", "cpu",
+                    "--thresholds", other, "--per-class-thresholds", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "do not match the model's categories" in proc.stderr
+    assert f"the model's category {fourth['category_id']} {fourth['name']!r} (label 4) is not in the file" in proc.stderr
+
+
+def test_predict_csv_counts_equal_the_receipts(trained, tmp_path):
+    import csv
+    root = trained[0]
+    out, table = tmp_path / "out", tmp_path / "counts.csv"
+    receipts = predict(trained, out, "--score-threshold", "0.0", "--csv", table)  # every detection an item
+    with open(table, newline="") as f:
+        header, *rows = list(csv.reader(f))
+    model = sorted(json.loads((root / "train_k.json").read_text())["categories"], key=lambda c: c["id"])
+    assert header == ["image", *(c["name"] for c in model), "total"]
+    assert [row[0] for row in rows] == sorted(str(p) for p in (root / "test2019").iterdir())
+    for row, receipt in zip(rows, receipts, strict=True):
+        on_disk = json.loads((out / f"{os.path.splitext(os.path.basename(row[0]))[0]}.receipt.json").read_text())
+        assert on_disk["items"] == receipt["items"]
+        counts = {item["label"]: item["count"] for item in on_disk["items"]}
+        assert [int(v) for v in row[1:-1]] == [counts.get(k, 0) for k in range(1, len(model) + 1)]
+        assert int(row[-1]) == on_disk["total_items"] == sum(counts.values())
+    assert sum(int(row[-1]) for row in rows) > 0  # not a table of zeros that would match anything

@@ -5,6 +5,7 @@
     python tools/eval_det.py RUN --checkout --sweep                     # + checkout thresholds chosen on val
     python tools/eval_det.py RUN --checkout --count-rule agnostic --agnostic-iou 0.6
     python tools/eval_det.py RUN --ann-file other_test.json --img-dir images/ --ignore-unknown-categories
+    python tools/eval_det.py RUN --sweep --val-ann-file my_val.json --val-img-dir my_val_images/
 
 The dataset's categories are matched to the model's by COCO category id (by name for VOC);
 a category the model lacks stops the evaluation before it starts, naming the file and the
@@ -12,9 +13,11 @@ categories, unless --ignore-unknown-categories (its objects are then left out an
 Writes <output-dir>/eval_<split>.csv and .json (default output-dir: the run folder).
 --checkout adds the RPC checkout metrics (cAcc, ACD, mCCD, mCIoU; per level when the images
 carry RPC's `level`) at the run's checkout_threshold and count rule. --sweep also evaluates
-the validation split (data.val.split or --val-split), chooses the threshold there (and
-per-class thresholds), reports those thresholds on the test split for both count rules side
-by side, and writes <output-dir>/checkout_thresholds.json for predict.py --thresholds.
+the validation split (data.val.split or --val-split; or one's own --val-ann-file and
+--val-img-dir, checked against the model's categories as the test split is), chooses the
+threshold there (and per-class thresholds, keyed by category), reports those thresholds on
+the test split for both count rules side by side, and writes
+<output-dir>/checkout_thresholds.json for predict.py --thresholds.
 --oracle-sweep chooses on the test split itself; its line says "oracle (chosen on test)".
 --save-results PATH writes every detection of the split as a COCO results JSON
 ([{image_id, category_id, bbox: [x, y, w, h], score}], original pixels) with the dataset's
@@ -54,6 +57,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--sweep", action="store_true",
                         help="choose the checkout threshold on the validation split, report it on this split")
     parser.add_argument("--val-split", help="split to choose thresholds on (default: the run's data.val.split)")
+    parser.add_argument("--val-ann-file", help="COCO/RPC: choose thresholds on this annotation JSON instead")
+    parser.add_argument("--val-img-dir", help="COCO/RPC: the folder the val JSON's file_names are relative to")
     parser.add_argument("--oracle-sweep", action="store_true",
                         help="also the best threshold chosen on this split itself (labelled oracle; not an estimate)")
     parser.add_argument("--output-dir", help="where to write the report (default: the run folder)")

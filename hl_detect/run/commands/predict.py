@@ -9,7 +9,9 @@ cam1/0001.*, so cameras never collide): <name>.png (or .jpg, --format) with the 
 items boxed and named and the receipt printed beside them; <name>.json (every detection
 above --min-score, original pixels, with category_id, product and supercategory);
 <name>.receipt.json (product x count, each line with its boxes and scores) and
-<name>.receipt.txt. summary.json lists the images done and those skipped. A name whose
+<name>.receipt.txt. summary.json lists the images done and those skipped. --csv PATH adds
+one table of every image's counts (a column per product, in the model's order, and the
+total), written row by row as the images are done. A name whose
 outputs would meet another's (summary.jpg's summary.json, tray.receipt.jpg's tray.receipt.json
 beside tray.jpg's) is changed (summary_jpg, tray_receipt; hl_detect/output_names.py); each
 <name>.json names its image.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 from ..cli import add_debug_argument, help_layout
@@ -59,6 +62,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--coco-results", metavar="PATH", help="also every detection as one COCO results JSON")
     parser.add_argument("--image-ids", metavar="ANN_FILE",
                         help="with --coco-results: take image ids from this COCO annotation file (by file_name)")
+    parser.add_argument("--csv", help="also a CSV: one row per image, its count of each product and the total")
     parser.add_argument("--device", default="auto")
     add_debug_argument(parser)
     return parser
@@ -133,15 +137,35 @@ def coco_image_ids(args, images, names) -> dict[str, int] | None:
     return dict(zip(names, ids))
 
 
+def _write_outputs(args, base: Path, path, name, image, prediction, categories, counting) -> dict:
+    """One image's detections JSON, receipt (JSON and text) and picture; returns the receipt."""
+    from ...checkout.picture import render_receipt_picture, save_receipt_picture
+    from ...checkout.receipt import format_receipt, make_receipt
+
+    h0, w0 = image.shape[:2]
+    base.parent.mkdir(parents=True, exist_ok=True)
+    detections = detections_json(prediction, categories, args.min_score)
+    Path(f"{base}.json").write_text(json.dumps({"image": str(path), "name": name, "width": w0, "height": h0,
+                                                "detections": detections}, indent=1))
+    receipt = make_receipt(prediction, categories, counting.threshold, image=name,
+                           count_rule=counting.count_rule, agnostic_iou=counting.agnostic_iou)
+    receipt["threshold_source"] = counting.source
+    Path(f"{base}.receipt.json").write_text(json.dumps(receipt, indent=1))
+    Path(f"{base}.receipt.txt").write_text(format_receipt(receipt))
+    if args.pictures:
+        save_receipt_picture(render_receipt_picture(image, receipt), Path(f"{base}.{args.format}"), args.format)
+    return receipt
+
+
 def main(args: argparse.Namespace) -> list[dict]:
+    from ...checkout.count_table import CountTable
     from ...checkout.products import till_categories
+    from ...checkout.receipt import format_receipt
     from ...checkout.settings import check_unit_interval, checkout_settings
     from ...data import DatasetError, build_eval_transforms
     from ...data.image_io import DEFAULT_MAX_IMAGE_PIXELS
     from ...evaluation.coco_results import coco_results, label_to_category_id, write_coco_results
     from ...output_names import output_names
-    from ...checkout.receipt import format_receipt, make_receipt
-    from ...checkout.picture import render_receipt_picture, save_receipt_picture
     from ..load import load_run, select_device
 
     check_unit_interval(score_threshold=args.score_threshold, agnostic_iou=args.agnostic_iou)
@@ -152,7 +176,7 @@ def main(args: argparse.Namespace) -> list[dict]:
     model, cfg, stored = load_run(args.checkpoint, device)
     categories = till_categories(stored)
     counting = checkout_settings(cfg, args.score_threshold, args.count_rule, args.agnostic_iou, args.thresholds,
-                                 per_class=args.per_class_thresholds, num_classes=len(categories))
+                                 per_class=args.per_class_thresholds, categories=categories)
     print(f"[predict] counting items with {counting.describe()}")
     transform = build_eval_transforms(**(cfg["data"].get("resize") or {}))
     max_pixels = cfg["data"].get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS)  # runs older than the key: the default
@@ -160,31 +184,22 @@ def main(args: argparse.Namespace) -> list[dict]:
     out_dir = Path(args.output_dir) if args.output_dir else run_dir / "predict"
     receipts, skipped, results = [], [], []
     category_ids = label_to_category_id(stored)
-    for path, name in zip(images, names):
-        try:
-            image, prediction = predict_image(model, transform, device, path, max_pixels)
-        except DatasetError as error:  # unreadable or truncated: report it, do the others
-            skipped.append({"image": str(path), "reason": error.problem})
-            print(f"[predict] skipped {path}: {error.problem}")
-            continue
-        h0, w0 = image.shape[:2]
-        base = out_dir / name
-        base.parent.mkdir(parents=True, exist_ok=True)
-        detections = detections_json(prediction, categories, args.min_score)
-        if image_ids is not None:
-            results += coco_results([image_ids[name]] * len(prediction["scores"]), prediction["labels"].numpy(),
-                                    prediction["scores"].numpy(), prediction["boxes"].numpy(), category_ids)[0]
-        Path(f"{base}.json").write_text(json.dumps({"image": str(path), "name": name, "width": w0, "height": h0,
-                                                    "detections": detections}, indent=1))
-        receipt = make_receipt(prediction, categories, counting.threshold, image=name,
-                               count_rule=counting.count_rule, agnostic_iou=counting.agnostic_iou)
-        receipt["threshold_source"] = counting.source
-        Path(f"{base}.receipt.json").write_text(json.dumps(receipt, indent=1))
-        Path(f"{base}.receipt.txt").write_text(format_receipt(receipt))
-        if args.pictures:
-            save_receipt_picture(render_receipt_picture(image, receipt), Path(f"{base}.{args.format}"), args.format)
-        receipts.append(receipt)
-        print(format_receipt(receipt))
+    with (CountTable(args.csv, categories) if args.csv else nullcontext()) as table:
+        for path, name in zip(images, names):
+            try:
+                image, prediction = predict_image(model, transform, device, path, max_pixels)
+            except DatasetError as error:  # unreadable or truncated: report it, do the others
+                skipped.append({"image": str(path), "reason": error.problem})
+                print(f"[predict] skipped {path}: {error.problem}")
+                continue
+            receipt = _write_outputs(args, out_dir / name, path, name, image, prediction, categories, counting)
+            if image_ids is not None:
+                results += coco_results([image_ids[name]] * len(prediction["scores"]), prediction["labels"].numpy(),
+                                        prediction["scores"].numpy(), prediction["boxes"].numpy(), category_ids)[0]
+            if table is not None:
+                table.add(path, receipt)
+            receipts.append(receipt)
+            print(format_receipt(receipt))
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {"done": [r["image"] for r in receipts], "skipped": skipped, "counting": counting.describe()}
     if image_ids is not None:
@@ -193,7 +208,8 @@ def main(args: argparse.Namespace) -> list[dict]:
         print(f"[predict] {len(results)} detections -> {args.coco_results} (COCO results)")
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1))
     what = "pictures, " if args.pictures else ""
-    print(f"[predict] {len(receipts)} of {len(images)} images -> {out_dir} ({what}detections JSON, receipts)")
+    print(f"[predict] {len(receipts)} of {len(images)} images -> {out_dir} ({what}detections JSON, receipts)"
+          + (f"; counts per image -> {args.csv}" if args.csv else ""))
     if skipped:
         print(f"[predict] {len(skipped)} unreadable image(s) skipped; listed in {out_dir / SUMMARY}")
     if not receipts:
