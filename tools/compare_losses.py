@@ -47,6 +47,7 @@ from hl_detect.study import (  # noqa: E402
 PAPER_ORDER = ("softmax", "asl", "er", "cl", "ccl", "mml", "hml", "cosface", "arcface", "hl")
 AP_METRIC = {"area": "mAP50_area", "voc07": "mAP50_voc07"}
 TRAIN_TOOL = Path(__file__).resolve().parent / "train_det.py"
+STDERR_LOG = "stderr.log"  # beside the train.log each run writes (hl_detect/run/console_log.py)
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -124,7 +125,9 @@ def run_in_process(args, jobs) -> None:
 
 
 def run_subprocesses(args, jobs) -> list[str]:
-    """Train ``args.parallel`` jobs at a time, each a train_det.py process with its own log."""
+    """Train ``args.parallel`` jobs at a time, each a train_det.py process with its own log: the
+    run writes what it prints into its train.log itself, so only stderr (warnings, a crash's
+    traceback, an error that stops the run before its folder is ready) goes to stderr.log."""
     threads = str(args.threads or 1)
     env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     queue, running, failed = list(jobs), [], []
@@ -140,8 +143,8 @@ def run_subprocesses(args, jobs) -> list[str]:
             if resume:
                 cmd += ["--resume", resume]
             run_dir.mkdir(parents=True, exist_ok=True)
-            log = open(run_dir / "train.log", "a")
-            running.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log, arm, seed, run_dir))
+            log = open(run_dir / STDERR_LOG, "a")
+            running.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env), log, arm, seed, run_dir))
         time.sleep(1.0)
         for item in list(running):
             proc, log, arm, seed, run_dir = item
@@ -149,7 +152,7 @@ def run_subprocesses(args, jobs) -> list[str]:
                 continue
             log.close()
             running.remove(item)
-            status = "done" if proc.returncode == 0 else f"FAILED (exit {proc.returncode}, see {run_dir / 'train.log'})"
+            status = "done" if proc.returncode == 0 else f"FAILED (exit {proc.returncode}, see {run_dir / 'train.log'} and {run_dir / STDERR_LOG})"
             print(f"[compare] {arm.label} seed {seed}: {status}", flush=True)
             if proc.returncode:
                 failed.append(f"{arm.label} seed {seed}")

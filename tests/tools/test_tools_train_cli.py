@@ -6,22 +6,10 @@ import pytest
 import torch
 
 from hl_detect.engine import load_checkpoint
+from tensorboard_events import tensorboard_tags
 from tiny_runs import run_tool, tiny_args
 
 pytestmark = pytest.mark.slow  # whole runs of the tools, in subprocesses
-
-
-def tensorboard_tags(folder):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    tags = {"scalars": set(), "histograms": set()}
-    for events in folder.glob("events.out.tfevents.*"):
-        accumulator = EventAccumulator(str(events), size_guidance={"scalars": 0, "histograms": 0})
-        accumulator.Reload()
-        found = accumulator.Tags()
-        tags["scalars"] |= set(found["scalars"])
-        tags["histograms"] |= set(found["histograms"])
-    return tags
 
 
 def test_train_eval_resume_predict_cycle(tiny_data, tmp_path):
