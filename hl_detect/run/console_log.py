@@ -17,6 +17,8 @@ import socket
 from pathlib import Path
 from typing import Optional, TextIO
 
+from tqdm import tqdm
+
 TRAIN_LOG = "train.log"
 
 
@@ -36,7 +38,8 @@ class ConsoleLog:
         """print()'s signature, as the ``say`` callables around the run expect."""
         if not self.enabled:
             return
-        print(*values, sep=sep, end=end, flush=flush)
+        with tqdm.external_write_mode():  # on a terminal: the line above a bar, not through it
+            print(*values, sep=sep, end=end, flush=flush)
         self._keep(sep.join(map(str, values)) + end)
 
     def _keep(self, text: str) -> None:
