@@ -52,6 +52,7 @@ from hl_detect import tables  # noqa: E402
 PAPER_ORDER = ("softmax", "asl", "er", "cl", "ccl", "mml", "hml", "cosface", "arcface", "hl")
 AP_METRIC = {"area": "mAP50_area", "voc07": "mAP50_voc07"}
 TRAIN_TOOL = Path(__file__).resolve().parent / "train_det.py"
+STDERR_LOG = "stderr.log"  # beside the train.log each run writes (hl_detect/run/console_log.py)
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -138,8 +139,10 @@ def run_in_process(args, jobs) -> None:
 
 
 def run_subprocesses(args, jobs) -> list[str]:
-    """Train ``args.parallel`` jobs at a time, each a train_det.py process with its own log
-    (hl_detect/studies/parallel_runs.py); returns the runs that failed."""
+    """Train ``args.parallel`` jobs at a time, each a train_det.py process
+    (hl_detect/studies/parallel_runs.py); returns the runs that failed. A run writes what it
+    prints into its train.log itself, so only its stderr (warnings, a crash's traceback, an
+    error before its folder is ready) goes to stderr.log beside it."""
     threads = str(args.threads or 1)
     env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     runs = []
@@ -152,7 +155,8 @@ def run_subprocesses(args, jobs) -> list[str]:
             cmd += ["--set", override]
         if resume:
             cmd += ["--resume", resume]
-        runs.append(Job(f"{arm.label} seed {seed}", cmd, run_dir / "train.log", _starting(run_dir, resume)))
+        runs.append(Job(f"{arm.label} seed {seed}", cmd, run_dir / STDERR_LOG, _starting(run_dir, resume),
+                        log_stdout=False, also_see=run_dir / "train.log"))
     return run_side_by_side(runs, args.parallel, env, say=_say)
 
 

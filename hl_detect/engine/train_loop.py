@@ -21,10 +21,10 @@ import time
 from typing import Any, Callable, Optional, Sequence
 
 import torch
-from tqdm import tqdm
 
 from ..distributed import all_reduce_sum_, get_rank, get_world_size, is_distributed, is_main_process
 from ..errors import UserError
+from .progress import step_progress
 
 
 class NonFiniteLossError(UserError, RuntimeError):
@@ -86,6 +86,14 @@ class EpochStats:
         return stats
 
 
+def step_text(global_step: int, values: dict[str, float], lr: float, images_per_second: float) -> str:
+    """A plain log line's values: every loss term (``loss_`` dropped), so a log read later
+    shows which term moved, not the total alone."""
+    terms = " ".join(f"{k.removeprefix('loss_')}={v:.4f}" for k, v in values.items())
+    return (f"(global {global_step}) loss={sum(values.values()):.4f} [{terms}] "
+            f"lr={lr:.3g} {images_per_second:.1f} img/s")
+
+
 def move_to(images, targets, device):
     images = [image.to(device, non_blocking=True) for image in images]
     targets = [{k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in t.items()} for t in targets]
@@ -110,15 +118,20 @@ def train_one_epoch(
     progress: bool = True,
     stats: Optional[EpochStats] = None,
     hooks: Sequence[Any] = (),
+    say: Callable = print,
 ) -> tuple[int, dict[str, float]]:
     """Train for one epoch (or what is left of it); returns (new global step, mean of each loss term).
 
     ``stats``: the epoch's running sums so far (a resumed epoch); updated in place.
-    ``hooks``: engine/hooks.py's step points (before_step, step_values, after_optimizer_step)."""
+    ``hooks``: engine/hooks.py's step points (before_step, step_values, after_optimizer_step).
+    ``progress``: a bar on a terminal, else a ``[train]`` line (``say``) every ``log_every``
+    global steps (engine/progress.py); rank 0 only."""
     model.train()
     total_steps = len(loader) if max_steps is None else min(len(loader), max_steps)
     stats = stats if stats is not None else EpochStats()
-    bar = tqdm(total=total_steps, desc=f"epoch {epoch}", disable=not (progress and is_main_process()), dynamic_ncols=True)
+    # counted over the whole epoch: a resumed epoch shows where it stands, not a restart at 0
+    bar = step_progress(stats.steps + total_steps, enabled=progress and is_main_process(), every=log_every, say=say,
+                        bar_desc=f"epoch {epoch}", line_prefix=f"[train] epoch {epoch} step", initial=stats.steps)
     steps_done, start, seconds_before = 0, time.perf_counter(), stats.seconds
     progress_terms = {short: key for hook in hooks for short, key in hook.progress_terms.items()}
     for images, targets in loader:
@@ -166,8 +179,9 @@ def train_one_epoch(
         stats.seconds = seconds_before + time.perf_counter() - start
         lr = optimizer.param_groups[0]["lr"]
         terms = {short: f"{values.get(key, 0.0):.3f}" for short, key in progress_terms.items()}
-        bar.set_postfix(loss=f"{sum(values.values()):.3f}", **terms, lr=f"{lr:.2e}", ips=f"{stats.images_per_second():.1f}")
-        bar.update(1)
+        bar.update(global_step, bar_fields=dict(loss=f"{sum(values.values()):.3f}", **terms, lr=f"{lr:.2e}",
+                                                ips=f"{stats.images_per_second():.1f}"),
+                   line_text=lambda: step_text(global_step, values, lr, stats.images_per_second()))
         if writer is not None and global_step % log_every == 0:
             for key, value in values.items():
                 writer.add_scalar(f"train/{key}", value, global_step)

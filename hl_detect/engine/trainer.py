@@ -113,7 +113,7 @@ class Trainer:
             self.train_model, self.optimizer, self.train_loader, self.device, epoch, global_step=self.step,
             scaler=self.scaler, iter_scheduler=self.lr_warmup, writer=self.writer, log_every=self.cfg.log_every,
             max_steps=max(0, self.steps_in_epoch() - self.batches_done), clip_grad_norm=self.cfg.clip_grad_norm,
-            on_step_end=self._after_step, progress=self.progress, stats=self.stats, hooks=self.hooks,
+            on_step_end=self._after_step, progress=self.progress, stats=self.stats, hooks=self.hooks, say=self.say,
         )
         self.epoch_lr = self.optimizer.param_groups[0]["lr"]  # the lr this epoch ended with, for its line
         self.epoch_scheduler.step()

@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 @dataclass(frozen=True)
 class TrainerConfig:
     epochs: int
-    log_every: int  # steps between TensorBoard scalars; under DDP also the steps between stop agreements
+    log_every: int  # steps between TensorBoard scalars and plain [train] lines; under DDP also between stop agreements
     lr_warmup_iters: Optional[int]  # linear lr warm-up steps (0 or null: none)
     checkpoint_every_minutes: Optional[float]  # mid-epoch checkpoints by the clock (0 or null: off)
     checkpoint_every_steps: Optional[int]  # ... and by steps (0 or null: off)

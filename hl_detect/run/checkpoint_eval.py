@@ -59,7 +59,7 @@ class EvalOptions:
         return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
 
 
-def _pass(model, cfg, dataset, split, opts: EvalOptions, device, evaluator, levels_of=None):
+def _pass(model, cfg, dataset, split, opts: EvalOptions, device, evaluator, levels_of=None, say=print):
     """One evaluation pass over ``dataset`` (``split``); returns the result, ``evaluator`` keeps the
     detections. Unreadable images are left out and counted; the report says "N of M images"."""
     from torch.utils.data import DataLoader
@@ -71,10 +71,11 @@ def _pass(model, cfg, dataset, split, opts: EvalOptions, device, evaluator, leve
     if levels_of is not None:
         evaluator.image_levels = levels_of(dataset)
     limit = cfg["data"].get("max_bad_images") if opts.max_bad_images is None else opts.max_bad_images
-    tracker = BadImageTracker(split, dataset, limit)  # past the limit: a clear error, not a partial score
+    tracker = BadImageTracker(split, dataset, limit, say=say)  # past the limit: a clear error, not a partial score
     loader = tracker.wrap(DataLoader(SkipBadImages(dataset, refill=False), batch_size=opts.batch_size,
                                      num_workers=opts.workers, collate_fn=collate_fn))
-    result, _ = evaluate(model, loader, evaluator, device, max_images=opts.max_images, progress=not opts.no_progress)
+    result, _ = evaluate(model, loader, evaluator, device, max_images=opts.max_images, progress=not opts.no_progress,
+                         say=say)
     if dataset.ignored_categories:
         result["ignored_categories"] = dataset.ignored_categories  # category -> objects left out
     return result
@@ -159,7 +160,7 @@ def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions
     options = dict(checkout=checkout, checkout_threshold=counting.threshold, checkout_count_rule=counting.count_rule,
                    checkout_agnostic_iou=counting.agnostic_iou)
     evaluator = build_evaluator(cfg, class_names, checkout_oracle_sweep=opts.oracle_sweep, **options)
-    result = _pass(model, cfg, dataset, split, opts, device, evaluator, image_levels)
+    result = _pass(model, cfg, dataset, split, opts, device, evaluator, image_levels, say)
     if opts.save_results:
         _save_results(opts.save_results, evaluator, categories, dataset, say)
     run_dir = Path(opts.checkpoint) if Path(opts.checkpoint).is_dir() else Path(opts.checkpoint).parent
@@ -168,7 +169,7 @@ def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions
         result["checkout"]["threshold_source"] = counting.source
     if val:
         val_evaluator = build_evaluator(cfg, class_names, **{**options, "coco": False})
-        _pass(model, cfg, val_dataset, val.split, opts, device, val_evaluator)
+        _pass(model, cfg, val_dataset, val.split, opts, device, val_evaluator, say=say)
         selection = select_on_val(val_evaluator.checkout_data(), evaluator.checkout_data(), len(class_names),
                                   fixed_threshold=counting.threshold, fixed_source=counting.source,
                                   agnostic_iou=counting.agnostic_iou, test_levels=evaluator.image_levels)

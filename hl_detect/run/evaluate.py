@@ -29,12 +29,12 @@ def build_evaluator(cfg: dict, class_names, **overrides) -> DetectionEvaluator:
     return DetectionEvaluator(len(class_names), class_names, **{**options, **overrides})
 
 
-def evaluate_run(cfg, model, test_loader, device, class_names, amp, progress):
+def evaluate_run(cfg, model, test_loader, device, class_names, amp, progress, say=print):
     """(evaluation result, (features, labels) of ground-truth RoIs for the projector or None)."""
     evaluator = build_evaluator(cfg, class_names, image_levels=image_levels(test_loader.dataset))  # RPC levels
     collect = cfg["projector_max_points"] if cfg["projector"] else 0  # a run's loaded config: every key is there
     result, embedding = evaluate(model, test_loader, evaluator, device, max_images=cfg["max_eval_images"],
-                                 collect_features=collect, progress=progress, amp=amp)
+                                 collect_features=collect, progress=progress, amp=amp, say=say)
     return result, embedding
 def summary_line(result: dict) -> str:
     return (f"AP@0.5 (area) {percent(result.get('mAP50_area'), missing='n/a')} | AP@0.5 (VOC07 11-pt) {percent(result.get('mAP50_voc07'), missing='n/a')}"
@@ -53,7 +53,8 @@ class RunEvaluation:
         self.bad_images = bad_images or {}  # split -> BadImageTracker, logged with each evaluation
 
     def __call__(self, model, step: int, epoch: Optional[int] = None) -> dict:
-        result, embedding = evaluate_run(self.cfg, model, self.test_loader, self.device, self.class_names, self.amp, self.progress)
+        result, embedding = evaluate_run(self.cfg, model, self.test_loader, self.device, self.class_names, self.amp,
+                                         self.progress, self.say)
         for tracker in self.bad_images.values():  # every rank's files in the logged counts (a collective)
             tracker.sync()
         if epoch is not None and dist_utils.is_main_process():

@@ -30,11 +30,13 @@ from ..atomic_files import remove_stale_temp_files
 from ..engine import CHECKPOINT
 from ..engine.trainer import EPOCH_CHECKPOINTS
 from ..errors import UserError
+from .console_log import TRAIN_LOG
+from .run_figures import CONFUSION_PNG, LEARNING_CURVE_PNG
 
 LOCK = ".lock"
 # what a run writes (a fresh run would replace it): files, globs, folders
 OLD_RUN_FILES = (CHECKPOINT, "config.yaml", "metrics.json", "eval.*", "eval_*.csv", "eval_*.json",
-                 "checkout_thresholds.json")
+                 "checkout_thresholds.json", TRAIN_LOG, CONFUSION_PNG, LEARNING_CURVE_PNG)
 OLD_RUN_FOLDERS = ("tb", EPOCH_CHECKPOINTS, "predictions")
 
 
@@ -119,7 +121,7 @@ def claim_run_folder(folder, resume: bool, overwrite: bool, say: Callable = prin
             if not overwrite:
                 raise RunFolderError(f"{folder} already holds a run's checkpoint; a fresh run would replace it",
                                      hint=f"continue it with --resume {folder}, or start over with --overwrite "
-                                          f"(deletes its checkpoint, config.yaml, metrics.json, eval.*, tb/), "
+                                          f"(deletes its checkpoint, config.yaml, metrics.json, eval.*, train.log, figures, tb/), "
                                           f"or give another --output-dir")
             old = _old_run_paths(folder)
             for path in old:

@@ -6,9 +6,12 @@ at every epoch end, every ``checkpoint_every_minutes``/``_steps`` and on Ctrl-C/
 exact resume). Evaluates every ``eval_every`` epochs and at the end, writes TensorBoard
 events, the per-class report and ``metrics.json`` (with the software environment) into the
 run folder, and returns the final metrics. Works under torchrun (DDP; rank 0 prints and saves).
+What rank 0 prints is also kept in the run folder's ``train.log`` (console_log.py), and the
+confusion matrix and learning curve are drawn there after each evaluation (figures_hook.py).
 """
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -33,7 +36,10 @@ from ..engine.worker_signals import release_workers
 from ..errors import ConfigError
 from ..evaluation import format_table, save_report
 from .config import save_config
+from .console_log import TRAIN_LOG, ConsoleLog
 from .evaluate import RunEvaluation, save_prediction_pictures, summary_line
+from .figures_hook import RunFigures
+from .run_figures import CONFUSION_PNG, LEARNING_CURVE_PNG
 from .load import build_model_from_config, select_device
 from .loaders import build_loaders
 from .loss_hooks import LossSteps
@@ -84,7 +90,7 @@ def _run_training(cfg: dict, resume: Optional[str], progress: bool, overwrite: b
     cfg = dict(cfg)
     cfg["output_dir"] = cfg.get("output_dir") or default_output_dir(cfg)
     out_dir = Path(cfg["output_dir"])
-    say = print if dist_utils.is_main_process() else (lambda *a, **k: None)
+    say = ConsoleLog(enabled=dist_utils.is_main_process())  # prints, and keeps the lines for train.log
     source, changed = {}, []
     if resume:  # every rank reads it: each restores from it anyway
         source = read_resume_source(resume)
@@ -93,7 +99,11 @@ def _run_training(cfg: dict, resume: Optional[str], progress: bool, overwrite: b
     lock = dist_utils.run_on_main(lambda: claim_run_folder(out_dir, bool(resume), overwrite, say))
     try:
         return _train(cfg, resume, progress, source, changed, start_time, device, distributed, say)
+    except Exception as error:
+        say.note(f"[error] {type(error).__name__}: {error}")  # the console shows it after the run (main_guard)
+        raise
     finally:
+        say.close()
         release_run_folder(lock)
 
 
@@ -110,7 +120,8 @@ def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, chang
             say(line)
     # unusable images: counted at load and while running, the run stops past data.max_bad_images;
     # every rank logs the files it meets (its own shard), so no say() here
-    bad_images = {name: BadImageTracker(name, ds, cfg["data"].get("max_bad_images"))
+    tracker_say = say if main else functools.partial(print, flush=True)  # rank 0's go into train.log too
+    bad_images = {name: BadImageTracker(name, ds, cfg["data"].get("max_bad_images"), say=tracker_say)
                   for name, ds in (("train", train_set), ("test", test_set))}
     train_loader, test_loader, batches = build_loaders(cfg, train_set, test_set, distributed)
     train_loader, test_loader = bad_images["train"].wrap(train_loader), bad_images["test"].wrap(test_loader)
@@ -133,6 +144,7 @@ def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, chang
     writer = None
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
+        say.open(out_dir, resumed_from=resume)
         save_config(cfg, out_dir / "config.yaml")
         from torch.utils.tensorboard import SummaryWriter
 
@@ -141,7 +153,7 @@ def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, chang
                                progress, writer, say, bad_images)
     # the order is the order of their after_epoch calls: the [eval] line, then the [epoch] line
     hooks = [EvalHook(evaluation, cfg["eval_every"], cfg["epochs"], cfg["eval_last_epochs"]), EpochLogHook(say, writer),
-             LossSteps(ddp_model, cfg["log_every"])]
+             LossSteps(ddp_model, cfg["log_every"]), RunFigures(out_dir, class_names, writer, say, enabled=main)]
     trainer = Trainer(TrainerConfig.from_mapping(cfg), model, optimizer, epoch_scheduler, train_loader, batches, device, hooks=hooks,
                       out_dir=out_dir, train_model=ddp_model, scaler=scaler, writer=writer,
                       checkpoint_extras={"config": cfg, "class_names": class_names, "categories": train_set.categories},
@@ -177,6 +189,7 @@ def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, chang
                    "exact": all(r["exact"] for r in trainer.resumes), "resumes": trainer.resumes}
         write_text_atomic(out_dir / "metrics.json", json.dumps(summary, indent=1, default=float))
         say("[done] " + summary_line(result))
-        say(f"[done] run folder {out_dir} (metrics.json, eval.csv/json, checkpoint.pt, tb/); prediction pictures in {pictures}")
+        say(f"[done] run folder {out_dir} (metrics.json, eval.csv/json, checkpoint.pt, {TRAIN_LOG}, "
+            f"{CONFUSION_PNG}, {LEARNING_CURVE_PNG}, tb/); prediction pictures in {pictures}")
         say(f"[done] {result['elapsed_s']:.0f} s; TensorBoard: tensorboard --logdir {out_dir / 'tb'}")
     return result

@@ -26,6 +26,10 @@ class Job:
     command: list  # argv of the subprocess
     log: Path  # its stdout and stderr, appended (a resumed run adds to the same file)
     started: str = "started"  # said when it starts, e.g. "resuming in runs/x/hl/seed0"
+    # False for a process that keeps its own log of what it prints (train_det.py's train.log):
+    # its stdout is dropped and ``log`` gets only stderr (warnings, a traceback)
+    log_stdout: bool = True
+    also_see: Optional[Path] = None  # named with ``log`` when the run fails
 
 
 class _Stop(Exception):
@@ -61,7 +65,9 @@ def run_side_by_side(jobs: list[Job], parallel: int, env: Optional[dict] = None,
                     say(f"{job.name}: {job.started}")
                     job.log.parent.mkdir(parents=True, exist_ok=True)
                     log = open(job.log, "a")
-                    proc = subprocess.Popen(job.command, stdout=log, stderr=subprocess.STDOUT, env=env)
+                    stdout = log if job.log_stdout else subprocess.DEVNULL
+                    stderr = subprocess.STDOUT if job.log_stdout else log
+                    proc = subprocess.Popen(job.command, stdout=stdout, stderr=stderr, env=env)
                     running[proc] = (job, log)
                     threading.Thread(target=_wait_then_report, args=(proc, finished), daemon=True).start()
                 proc = finished.get()  # blocks until some run ends (or a signal stops the study)
@@ -69,7 +75,8 @@ def run_side_by_side(jobs: list[Job], parallel: int, env: Optional[dict] = None,
                 log.close()
                 if proc.returncode:
                     failed.append(job.name)
-                    say(f"{job.name}: FAILED (exit {proc.returncode}, see {job.log})")
+                    see = f"{job.also_see} and {job.log}" if job.also_see else f"{job.log}"
+                    say(f"{job.name}: FAILED (exit {proc.returncode}, see {see})")
                 else:
                     say(f"{job.name}: done")
         except _Stop as stop:

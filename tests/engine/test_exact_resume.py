@@ -98,8 +98,8 @@ def test_interrupted_checkpoint_write_keeps_last_good_one_and_resumes_exactly(ti
         run_training(cfg, progress=False)
     monkeypatch.setattr(checkpoint_module.torch, "save", real_save)
     assert calls == [1, 2, 3, 4, 5]  # a minute-based schedule of ~0 min: a checkpoint after every step
-    # no torn temp file (.lock: the run folder's lock, run/run_folder.py)
-    assert sorted(p.name for p in run.iterdir()) == [".lock", "checkpoint.pt", "config.yaml", "tb"]
+    # no torn temp file (.lock: the run folder's lock, run/run_folder.py; train.log: the console, appended line by line)
+    assert sorted(p.name for p in run.iterdir()) == [".lock", "checkpoint.pt", "config.yaml", "tb", "train.log"]
     assert load_checkpoint(run / "checkpoint.pt")["step"] == 4
 
     run_training(cfg, resume=str(run), progress=False)

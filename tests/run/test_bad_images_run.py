@@ -27,7 +27,7 @@ def damaged_copy(tiny_data, tmp_path):
 
 
 def test_run_survives_bad_images_and_counts_them(tiny_data, tmp_path):
-    from test_tools_train_cli import tensorboard_tags
+    from tensorboard_events import tensorboard_tags
 
     data, run = damaged_copy(tiny_data, tmp_path), tmp_path / "run"
     # batch 1, whole epoch: every training image is drawn once

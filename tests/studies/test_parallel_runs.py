@@ -71,6 +71,18 @@ def test_a_log_is_appended_to_not_replaced(tmp_path):
     assert (tmp_path / "r" / "train.log").read_text() == "first try\nresumed\n"
 
 
+def test_a_run_that_keeps_its_own_log_gives_the_tool_only_its_stderr(tmp_path):
+    """train_det.py writes what it prints into its train.log itself: its stdout is dropped (not
+    written twice) and stderr.log holds the warnings and tracebacks; a failure names both."""
+    code = "import sys; print('to train.log by the run itself'); print('a traceback', file=sys.stderr); sys.exit(4)"
+    own = Job("own", [sys.executable, "-c", code], tmp_path / "own" / "stderr.log", "start own",
+              log_stdout=False, also_see=tmp_path / "own" / "train.log")
+    said = []
+    assert run_side_by_side([own], parallel=1, say=said.append) == ["own"]
+    assert (tmp_path / "own" / "stderr.log").read_text() == "a traceback\n"
+    assert said[-1] == f"own: FAILED (exit 4, see {tmp_path / 'own' / 'train.log'} and {tmp_path / 'own' / 'stderr.log'})"
+
+
 def test_zero_slots_is_refused(tmp_path):
     with pytest.raises(ValueError, match="at least one"):
         run_side_by_side([job(tmp_path, "x", "pass")], parallel=0)

@@ -81,7 +81,9 @@ def test_parallel_sweep_end_to_end(tool, tmp_path):
     assert strong["grad_ratio"] > 100 * weak["grad_ratio"] > 0  # lambda scales the HL gradient
     cfg = json.loads((out / "hl__normalize_by-elements__weight-20" / "seed0" / "metrics.json").read_text())["config"]
     assert cfg["loss_options"]["hl"]["weight"] == 20 and cfg["loss_options"]["hl"]["normalize_by"] == "elements"
-    assert (out / "sweep_weight.png").is_file() and (out / "softmax" / "seed0" / "train.log").is_file()
+    seed_dir = out / "softmax" / "seed0"
+    assert (out / "sweep_weight.png").is_file() and (seed_dir / "train.log").is_file() and (seed_dir / "stderr.log").is_file()
+    assert (seed_dir / "train.log").read_text().count("[epoch 0] ") == 1  # written once, by the run itself
 
 
 def test_single_seed_flag_is_refused_with_the_one_to_use(tool, tmp_path):

@@ -203,6 +203,7 @@ def test_evaluation_writes_prediction_pictures_to_tensorboard(tiny_data, tmp_pat
         for tag in accumulator.Tags()["images"]:
             tags.add(tag)
             images += accumulator.Images(tag)
-    assert len(tags) == 2 and all(t.startswith("eval/predictions/") for t in tags), tags
+    predictions = {t for t in tags if t.startswith("eval/predictions/")}
+    assert len(predictions) == 2 and tags - predictions == {"figures/confusion_matrix", "figures/learning_curve"}, tags
     assert all(i.step == 1 and i.encoded_image_string.startswith(b"\x89PNG") for i in images)
     assert all(i.width > 0 and i.height > 0 for i in images)

@@ -6,22 +6,10 @@ import pytest
 import torch
 
 from hl_detect.engine import load_checkpoint
+from tensorboard_events import tensorboard_tags
 from tiny_runs import run_tool, tiny_args
 
 pytestmark = pytest.mark.slow  # whole runs of the tools, in subprocesses
-
-
-def tensorboard_tags(folder):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    tags = {"scalars": set(), "histograms": set()}
-    for events in folder.glob("events.out.tfevents.*"):
-        accumulator = EventAccumulator(str(events), size_guidance={"scalars": 0, "histograms": 0})
-        accumulator.Reload()
-        found = accumulator.Tags()
-        tags["scalars"] |= set(found["scalars"])
-        tags["histograms"] |= set(found["histograms"])
-    return tags
 
 
 def test_train_eval_resume_predict_cycle(tiny_data, tmp_path):
@@ -29,6 +17,7 @@ def test_train_eval_resume_predict_cycle(tiny_data, tmp_path):
     first = run_tool("train_det.py", *tiny_args(tiny_data, run, "--epochs", "1"))
     assert "AP@0.5 (area)" in first.stdout and "box accuracy" in first.stdout
     assert "[epoch 0]" in first.stdout and "extra/CE gradient ratio at the box features" in first.stdout
+    assert "[train]" not in first.stdout and "[eval] batch" not in first.stdout  # --no-progress: no step lines either
     for name in ("config.yaml", "metrics.json", "eval.csv", "eval.json", "checkpoint.pt"):
         assert (run / name).is_file(), name
     tags = tensorboard_tags(run / "tb")
@@ -102,6 +91,8 @@ def test_gloo_ddp_two_processes(tiny_data, tmp_path):
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     proc = run_tool("train_det.py", *tiny_args(tiny_data, tmp_path / "ddp", "--epochs", "1", "--device", "cpu"), launcher=launcher)
     assert "world_size=2" in proc.stdout
+    log = (tmp_path / "ddp" / "train.log").read_text()  # rank 0's alone: each line once
+    assert log.count("===== started at ") == 1 and log.count("[epoch 0] ") == 1 and log.count("[run] ") == 1
     ckpt = load_checkpoint(tmp_path / "ddp" / "checkpoint.pt")
     # 8 train images, 2 ranks x batch 2: 2 steps each; centers were updated from both ranks' RoIs
     assert ckpt["step"] == 2 and ckpt["model"]["roi_heads.cls_loss.num_updates"].item() == 2

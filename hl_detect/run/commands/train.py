@@ -30,7 +30,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--resume", help="run folder or checkpoint file to continue from (with the checkpoint's config)")
     parser.add_argument("--overwrite", action="store_true",
                         help="start fresh in a run folder that holds a run: deletes its checkpoint, config.yaml, "
-                             "metrics.json, eval.*, tb/ first")
+                             "metrics.json, eval.*, train.log, its pictures, tb/ first")
     parser.add_argument("--allow-config-change", action="store_true",
                         help="let --resume train on with config values other than the checkpoint's "
                              "(listed; the resume is then recorded as not exact)")
