@@ -52,12 +52,20 @@ class RunFolderLock:
     Closing any other descriptor of the file in this process would drop a record lock: nothing
     here opens it twice."""
 
-    def __init__(self, folder: Path, fd: int) -> None:
-        self.folder, self.fd = folder, fd
+    def __init__(self, folder: Path, fd: int, created: bool = False) -> None:
+        self.folder, self.fd, self.created = folder, fd, created
 
     def release(self) -> None:
         if self.fd is None:
             return
+        if self.created and [p.name for p in self.folder.iterdir()] == [LOCK]:
+            # a run that stopped before writing anything (its dataset missing, say) leaves no
+            # folder behind; unlinked while still locked, so no other run can hold it meanwhile
+            os.unlink(self.folder / LOCK)
+            try:
+                self.folder.rmdir()
+            except OSError:  # something appeared after all: keep it
+                pass
         os.ftruncate(self.fd, 0)  # an empty lock file: the run ended, nothing stale to report
         fcntl.lockf(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
@@ -80,6 +88,7 @@ def _in_use(folder: Path, holder: str) -> RunFolderError:
 
 def lock_run_folder(folder: Path, say: Callable = print) -> RunFolderLock:
     folder = Path(folder)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     folder = folder.resolve()
     if folder in _HELD:  # this very process (its lock would not exclude itself)
@@ -99,7 +108,7 @@ def lock_run_folder(folder: Path, say: Callable = print) -> RunFolderLock:
     os.ftruncate(fd, 0)
     os.pwrite(fd, record, 0)
     _HELD[folder] = _holder_text(record.decode())
-    return RunFolderLock(folder, fd)
+    return RunFolderLock(folder, fd, created)
 
 
 def _old_run_paths(folder: Path) -> list[Path]:

@@ -82,6 +82,23 @@ def test_the_same_process_cannot_take_a_folder_twice(tmp_path):
     lock_run_folder(tmp_path).release()  # free again, and nothing stale to report
 
 
+def test_a_run_that_wrote_nothing_leaves_no_folder_but_keeps_one_that_was_there(tmp_path):
+    """A run stopped before its first file (its dataset missing, say) left a folder holding
+    only .lock; the folder is gone when it made it, kept (without .lock) when it was given."""
+    made = tmp_path / "runs" / "voc0712_seed0"
+    lock_run_folder(made).release()
+    assert not made.exists() and (tmp_path / "runs").is_dir()
+    given = tmp_path / "mine"
+    given.mkdir()
+    lock_run_folder(given).release()
+    assert given.is_dir() and (given / ".lock").read_text() == ""
+    written = tmp_path / "written"
+    lock = lock_run_folder(written)
+    (written / "config.yaml").write_text("seed: 0\n")
+    lock.release()
+    assert sorted(p.name for p in written.iterdir()) == [".lock", "config.yaml"]
+
+
 def test_a_stale_lock_file_of_a_dead_run_is_named_and_taken_over(tmp_path):
     pid = dead_pid()
     (tmp_path / ".lock").write_text(json.dumps({"pid": pid, "host": "node7", "started": "2026-12-01 10:00:00 UTC"}))
