@@ -4,8 +4,8 @@
 nest: an inner phase's time counts for the inner phase alone and is taken out of the phase
 around it, so training that runs an evaluation in its epoch-end hooks counts only the steps,
 and the phases never count a second twice. What no phase covers (start-up, the run-folder
-lock, closing the TensorBoard writer) is reported as ``other``, so that the rows always add
-up to the total the timer measured since it was made; the table is honest by construction.
+lock, the bad-image trackers, stopping the loader workers) is reported as ``other``, so the
+rows always add up to the total the timer measured since it was made: honest by construction.
 
 Cheap on purpose (one clock read at each end of a phase, a dict update): it wraps whole
 passes, never single steps. Not thread-safe: one timer per process, used from its main thread.
