@@ -64,13 +64,15 @@ class Trainer:
         written) and whose ``load_state_dict`` runs on restore (e.g. the bad-image counts);
         one with both ``sync()`` and ``check()`` is merged over the ranks before each write
         and checked after it (a collective).
+    phase: ``phase(name)`` -> a context manager around the checkpoint writes (the run's
+        PhaseTimer, so the timing table shows them apart from the steps); none by default.
     """
 
     def __init__(self, cfg: TrainerConfig, model: torch.nn.Module, optimizer, epoch_scheduler, train_loader,
                  batches: EpochBatches, device: torch.device, *, hooks: Sequence[HookBase] = (),
                  out_dir, train_model: Optional[torch.nn.Module] = None, scaler=None, writer=None,
                  checkpoint_extras: Optional[dict] = None, stateful: Optional[dict] = None,
-                 progress: bool = True, say: Callable = print) -> None:
+                 progress: bool = True, say: Callable = print, phase: Optional[Callable] = None) -> None:
         self.cfg, self.model, self.optimizer, self.epoch_scheduler = cfg, model, optimizer, epoch_scheduler
         self.train_model = train_model or model
         self.train_loader, self.batches, self.device = train_loader, batches, device
@@ -78,6 +80,9 @@ class Trainer:
         for hook in self.hooks:
             hook.trainer = self
         self.out_dir, self.scaler, self.writer, self.progress, self.say = Path(out_dir), scaler, writer, progress, say
+        # phase(name) -> context manager: the run's PhaseTimer (run/phase_timer.py) counts the
+        # checkpoint writes apart from the steps; a Trainer used alone times nothing
+        self.phase = phase or (lambda name: contextlib.nullcontext())
         self.extras = dict(checkpoint_extras or {})
         self.stateful = dict(stateful or {})  # name -> object with state_dict()/load_state_dict(), saved live
         self.main = dist_utils.is_main_process()
@@ -199,6 +204,10 @@ class Trainer:
         Rank 0 first checks that weights and optimizer state are finite (finite_state.py); a
         non-finite state or a failed write leaves the previous checkpoint in place, and its
         error reaches every rank (run_on_main), so all ranks stop together."""
+        with self.phase("checkpoints"):
+            return self._save()
+
+    def _save(self) -> Optional[Path]:
         rng, epoch_stats = rng_state.gather(), self._gather_epoch_stats()
         shared = [obj for obj in self.stateful.values() if hasattr(obj, "sync") and hasattr(obj, "check")]
         for obj in shared:  # under DDP: every rank's part (e.g. the bad images of each shard)
@@ -329,7 +338,8 @@ class Trainer:
             self.save()  # first: a crash in what follows (evaluation) keeps the epoch
             for hook in self.hooks:
                 hook.after_epoch(epoch)
-            self.keep_epoch_checkpoint(epoch, self.out_dir / CHECKPOINT if self.main else None)
+            with self.phase("checkpoints"):
+                self.keep_epoch_checkpoint(epoch, self.out_dir / CHECKPOINT if self.main else None)
             # a signal that arrived during evaluation: the epoch is saved; under DDP this is an
             # all-reduce, so no rank runs ahead into the next epoch while rank 0 writes
             if self._stop_at_epoch_end():

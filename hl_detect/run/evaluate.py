@@ -16,6 +16,7 @@ from ..evaluation.report import images_note
 from ..output_names import relative_names
 from ..stats import percent
 from ..visualize import draw_detections, save_picture
+from .phase_timer import PhaseTimer
 from .schema import stored_value
 from .tensorboard import log_evaluation, log_prediction_pictures
 
@@ -47,22 +48,26 @@ class RunEvaluation:
     scalars and HL diagnostics, the prediction pictures, and the ``[eval]`` line (rank 0)."""
 
     def __init__(self, cfg: dict, test_set, test_loader, device, class_names, amp: bool, progress: bool, writer, say,
-                 bad_images: Optional[dict] = None) -> None:
+                 bad_images: Optional[dict] = None, timer: Optional[PhaseTimer] = None) -> None:
         self.cfg, self.test_set, self.test_loader, self.device = cfg, test_set, test_loader, device
         self.class_names, self.amp, self.progress, self.writer, self.say = class_names, amp, progress, writer, say
         self.bad_images = bad_images or {}  # split -> BadImageTracker, logged with each evaluation
+        self.timer = timer or PhaseTimer()  # the run's, so every pass is in its "evaluation" row
 
     def __call__(self, model, step: int, epoch: Optional[int] = None) -> dict:
-        result, embedding = evaluate_run(self.cfg, model, self.test_loader, self.device, self.class_names, self.amp,
-                                         self.progress, self.say)
-        for tracker in self.bad_images.values():  # every rank's files in the logged counts (a collective)
-            tracker.sync()
+        with self.timer.phase("evaluation"):
+            result, embedding = evaluate_run(self.cfg, model, self.test_loader, self.device, self.class_names, self.amp,
+                                             self.progress, self.say)
+            for tracker in self.bad_images.values():  # every rank's files in the logged counts (a collective)
+                tracker.sync()
         if epoch is not None and dist_utils.is_main_process():
-            log_evaluation(self.writer, result, embedding, model, self.class_names, step, self.cfg)
-            for name, tracker in self.bad_images.items():
-                self.writer.add_scalar(f"data/bad_images_{name}", tracker.counts()["bad_images"], step)
-            log_prediction_pictures(self.writer, model, self.test_set, self.device, self.class_names, step,
-                                    self.cfg["tensorboard_pictures"])
+            with self.timer.phase("tensorboard"):  # scalars, HL diagnostics, the projector's embedding
+                log_evaluation(self.writer, result, embedding, model, self.class_names, step, self.cfg)
+                for name, tracker in self.bad_images.items():
+                    self.writer.add_scalar(f"data/bad_images_{name}", tracker.counts()["bad_images"], step)
+            with self.timer.phase("pictures"):
+                log_prediction_pictures(self.writer, model, self.test_set, self.device, self.class_names, step,
+                                        self.cfg["tensorboard_pictures"])
             self.say(f"[eval] epoch {epoch}: " + summary_line(result))
         return result
 

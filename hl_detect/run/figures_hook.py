@@ -8,15 +8,18 @@ pictures are an aid to reading a run and must not stop one whose checkpoint and 
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 from ..engine.hooks import HookBase
+from .phase_timer import PhaseTimer
 from .run_figures import write_run_figures
 
 
 class RunFigures(HookBase):
-    def __init__(self, out_dir, class_names: Sequence[str], writer, say: Callable, enabled: bool = True) -> None:
+    def __init__(self, out_dir, class_names: Sequence[str], writer, say: Callable, enabled: bool = True,
+                 timer: Optional[PhaseTimer] = None) -> None:
         self.out_dir, self.class_names, self.writer, self.say, self.enabled = out_dir, list(class_names), writer, say, enabled
+        self.timer = timer or PhaseTimer()  # the run's: the drawing is its "figures" row
         self.drawn = False
 
     def after_epoch(self, epoch: int) -> None:
@@ -32,8 +35,9 @@ class RunFigures(HookBase):
             return
         trainer = self.trainer
         try:
-            write_run_figures(self.out_dir, trainer.result, trainer.train_log, trainer.history, self.class_names,
-                              self.writer, trainer.step)
+            with self.timer.phase("figures"):
+                write_run_figures(self.out_dir, trainer.result, trainer.train_log, trainer.history, self.class_names,
+                                  self.writer, trainer.step)
         except Exception as error:  # noqa: BLE001 (see the module docstring)
             self.say(f"[figures] not drawn: {type(error).__name__}: {error}")
             return

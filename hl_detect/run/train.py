@@ -8,13 +8,14 @@ events, the per-class report and ``metrics.json`` (with the software environment
 run folder, and returns the final metrics. Works under torchrun (DDP; rank 0 prints and saves).
 What rank 0 prints is also kept in the run folder's ``train.log`` (console_log.py), and the
 confusion matrix and learning curve are drawn there after each evaluation (figures_hook.py).
+Every session ends with a ``[time]`` block, also in metrics.json under ``timing``: where its
+wall time went, phase by phase (phase_timer.py), so the cost of what is not training shows.
 """
 from __future__ import annotations
 
 import functools
 import json
 import random
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -43,6 +44,7 @@ from .run_figures import CONFUSION_PNG, LEARNING_CURVE_PNG
 from .load import build_model_from_config, select_device
 from .loaders import build_loaders
 from .loss_hooks import LossSteps
+from .phase_timer import PhaseTimer, timing_block
 from .resume_config import apply_optimizer_changes, check_classes, check_resume_config, config_changes, read_resume_source
 from .run_folder import claim_run_folder, release_run_folder
 
@@ -81,7 +83,7 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True,
 
 
 def _run_training(cfg: dict, resume: Optional[str], progress: bool, overwrite: bool, allow_config_change: bool) -> dict:
-    start_time = time.time()
+    timer = PhaseTimer()  # from the first thing the job does: its total is the run's elapsed_s
     device_name = cfg["device"]
     wants_cuda = device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
     distributed, local_rank = dist_utils.init_distributed("cuda" if wants_cuda else "cpu")
@@ -98,7 +100,7 @@ def _run_training(cfg: dict, resume: Optional[str], progress: bool, overwrite: b
     # a refusal on rank 0 (folder in use, an old run in it) stops every rank
     lock = dist_utils.run_on_main(lambda: claim_run_folder(out_dir, bool(resume), overwrite, say))
     try:
-        return _train(cfg, resume, progress, source, changed, start_time, device, distributed, say)
+        return _train(cfg, resume, progress, source, changed, timer, device, distributed, say)
     except Exception as error:
         say.note(f"[error] {type(error).__name__}: {error}")  # the console shows it after the run (main_guard)
         raise
@@ -107,10 +109,11 @@ def _run_training(cfg: dict, resume: Optional[str], progress: bool, overwrite: b
         release_run_folder(lock)
 
 
-def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, changed: list, start_time: float,
+def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, changed: list, timer: PhaseTimer,
            device: torch.device, distributed: bool, say) -> dict:
     main, out_dir = dist_utils.is_main_process(), Path(cfg["output_dir"])
-    train_set, test_set = build_datasets(cfg)
+    with timer.phase("data"):  # generates the embedded dataset on first use, else reads the annotations
+        train_set, test_set = build_datasets(cfg)
     class_names = list(train_set.classes)
     if resume:
         check_classes(source.get("class_names"), class_names, source.get("categories"), train_set.categories)
@@ -123,66 +126,66 @@ def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, chang
     tracker_say = say if main else functools.partial(print, flush=True)  # rank 0's go into train.log too
     bad_images = {name: BadImageTracker(name, ds, cfg["data"].get("max_bad_images"), say=tracker_say)
                   for name, ds in (("train", train_set), ("test", test_set))}
-    train_loader, test_loader, batches = build_loaders(cfg, train_set, test_set, distributed)
+    with timer.phase("data"):
+        train_loader, test_loader, batches = build_loaders(cfg, train_set, test_set, distributed)
     train_loader, test_loader = bad_images["train"].wrap(train_loader), bad_images["test"].wrap(test_loader)
     for tracker in bad_images.values():  # one rank must not stop alone: the limit is checked at checkpoints
         tracker.deferred = distributed
     steps_per_epoch = len(batches) if cfg.get("max_steps_per_epoch") is None else min(len(batches), cfg["max_steps_per_epoch"])
     warmup_steps = int(round(cfg["warmup_epochs"] * steps_per_epoch))
 
-    model = build_model_from_config(cfg, len(class_names), warmup_steps).to(device)
-    optimizer, epoch_scheduler = build_optimizer(cfg, model)
-    use_amp = bool(cfg.get("amp")) and device.type == "cuda"
-    if cfg.get("amp") and not use_amp:
-        say("[amp] mixed precision needs CUDA; training in float32 on", device)
-    scaler = torch.amp.GradScaler("cuda") if use_amp else None
-    ddp_model = model
-    if distributed:
-        ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        bind_process_group(ddp_model)  # HL's class-sum all-reduce over DDP's group
-
-    writer = None
-    if main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        say.open(out_dir, resumed_from=resume)
-        save_config(cfg, out_dir / "config.yaml")
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(str(out_dir / "tb"))
+    with timer.phase("setup"):  # model, optimizer, run folder, TensorBoard writer (a resume's restore: below)
+        model, ddp_model, optimizer, epoch_scheduler, scaler = _model_and_optimizer(cfg, len(class_names), warmup_steps,
+                                                                                    device, distributed, say)
+        use_amp = scaler is not None
+        writer = _open_run_folder(cfg, out_dir, resume, say) if main else None
     evaluation = RunEvaluation(cfg, SkipBadImages(test_set, refill=True), test_loader, device, class_names, use_amp,
-                               progress, writer, say, bad_images)
+                               progress, writer, say, bad_images, timer=timer)
     # the order is the order of their after_epoch calls: the [eval] line, then the [epoch] line
     hooks = [EvalHook(evaluation, cfg["eval_every"], cfg["epochs"], cfg["eval_last_epochs"]), EpochLogHook(say, writer),
-             LossSteps(ddp_model, cfg["log_every"]), RunFigures(out_dir, class_names, writer, say, enabled=main)]
+             LossSteps(ddp_model, cfg["log_every"]), RunFigures(out_dir, class_names, writer, say, enabled=main, timer=timer)]
     trainer = Trainer(TrainerConfig.from_mapping(cfg), model, optimizer, epoch_scheduler, train_loader, batches, device, hooks=hooks,
                       out_dir=out_dir, train_model=ddp_model, scaler=scaler, writer=writer,
                       checkpoint_extras={"config": cfg, "class_names": class_names, "categories": train_set.categories},
                       stateful={f"bad_images_{name}": tracker for name, tracker in bad_images.items()},
-                      progress=progress, say=say)
+                      progress=progress, say=say, phase=timer.phase)
     try:
         if resume:
-            trainer.restore(resume, inexact_reasons=changed)
-            if changed:  # allowed: the restored optimizer and schedule states take the new values
-                apply_optimizer_changes(config_changes(source["config"], cfg), optimizer, epoch_scheduler, trainer.lr_warmup)
+            with timer.phase("setup"):
+                trainer.restore(resume, inexact_reasons=changed)
+                if changed:  # allowed: the restored optimizer and schedule states take the new values
+                    apply_optimizer_changes(config_changes(source["config"], cfg), optimizer, epoch_scheduler, trainer.lr_warmup)
         say(f"[run] {out_dir}  device={device}  world_size={dist_utils.get_world_size()}  loss={cfg['loss']}  head={cfg['model']['head']}")
         say(f"[data] train {len(train_set)} images, test {len(test_set)} images, {len(class_names)} classes; {steps_per_epoch} steps/epoch, warm start {warmup_steps} steps")
-        result = trainer.fit()
+        # the steps, epoch by epoch; what the epoch ends run (checkpoints, evaluations, figures,
+        # TensorBoard extras) are phases of their own, nested in this one and taken out of it
+        with timer.phase("training"):
+            result = trainer.fit()
     finally:
         release_workers(train_loader)  # persistent workers end with the run, not at interpreter exit
         if writer is not None:
-            writer.flush()
-            writer.close()
+            with timer.phase("tensorboard"):
+                writer.flush()
+                writer.close()
 
-    result["elapsed_s"] = time.time() - start_time
     result["output_dir"] = str(out_dir)
     if main:
-        say(format_table(result))
-        save_report(result, out_dir, name="eval")
-        pictures = save_prediction_pictures(model, SkipBadImages(test_set, refill=False), device, out_dir, class_names,
-                                            cfg["prediction_pictures"])
+        with timer.phase("report"):
+            say(format_table(result))
+            save_report(result, out_dir, name="eval")
+        with timer.phase("pictures"):
+            pictures = save_prediction_pictures(model, SkipBadImages(test_set, refill=False), device, out_dir, class_names,
+                                                cfg["prediction_pictures"])
+    # read once, after the last phase: elapsed_s and the timing table's total are the same number
+    # (metrics.json's own write, milliseconds, is after it and in neither)
+    result["elapsed_s"] = timer.elapsed()
+    if main:
+        timing = timer.breakdown(result["elapsed_s"])
         summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout",
                                                                "num_images", "num_images_listed")},
                    "history": trainer.history, "train_log": trainer.train_log, "elapsed_s": result["elapsed_s"], "step": trainer.step,
+                   # wall seconds per phase of this invocation: a resumed run's earlier sessions are not in it
+                   "timing": {"seconds": timing, "covers": "this invocation" + (f" (resumed from {resume})" if resume else "")},
                    "environment": environment(device, bool(cfg.get("deterministic")), dist_utils.get_world_size()),
                    "bad_images": {name: tracker.counts() for name, tracker in bad_images.items()},
                    # every resume of the run, and whether all of them were bit for bit
@@ -192,4 +195,31 @@ def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, chang
         say(f"[done] run folder {out_dir} (metrics.json, eval.csv/json, checkpoint.pt, {TRAIN_LOG}, "
             f"{CONFUSION_PNG}, {LEARNING_CURVE_PNG}, tb/); prediction pictures in {pictures}")
         say(f"[done] {result['elapsed_s']:.0f} s; TensorBoard: tensorboard --logdir {out_dir / 'tb'}")
+        say(timing_block(timing, "where the time went" + (" (this session of a resumed run)" if resume else "")))
     return result
+
+
+def _model_and_optimizer(cfg: dict, num_classes: int, warmup_steps: int, device: torch.device, distributed: bool, say):
+    """(model, what the steps run (DDP's wrapper under torchrun), optimizer, epoch schedule,
+    the AMP grad scaler or None)."""
+    model = build_model_from_config(cfg, num_classes, warmup_steps).to(device)
+    optimizer, epoch_scheduler = build_optimizer(cfg, model)
+    use_amp = bool(cfg.get("amp")) and device.type == "cuda"
+    if cfg.get("amp") and not use_amp:
+        say("[amp] mixed precision needs CUDA; training in float32 on", device)
+    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    ddp_model = model
+    if distributed:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        bind_process_group(ddp_model)  # HL's class-sum all-reduce over DDP's group
+    return model, ddp_model, optimizer, epoch_scheduler, scaler
+
+
+def _open_run_folder(cfg: dict, out_dir: Path, resume: Optional[str], say):
+    """Rank 0: the folder, its train.log and config.yaml; returns the TensorBoard writer."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    say.open(out_dir, resumed_from=resume)
+    save_config(cfg, out_dir / "config.yaml")
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(out_dir / "tb"))

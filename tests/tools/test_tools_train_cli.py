@@ -93,9 +93,11 @@ def test_gloo_ddp_two_processes(tiny_data, tmp_path):
     assert "world_size=2" in proc.stdout
     log = (tmp_path / "ddp" / "train.log").read_text()  # rank 0's alone: each line once
     assert log.count("===== started at ") == 1 and log.count("[epoch 0] ") == 1 and log.count("[run] ") == 1
+    assert log.count("[time] where the time went") == 1 and proc.stdout.count("[time] where the time went") == 1
     ckpt = load_checkpoint(tmp_path / "ddp" / "checkpoint.pt")
     # 8 train images, 2 ranks x batch 2: 2 steps each; centers were updated from both ranks' RoIs
     assert ckpt["step"] == 2 and ckpt["model"]["roi_heads.cls_loss.num_updates"].item() == 2
     assert torch.isfinite(ckpt["model"]["roi_heads.cls_loss.centers"]).all()
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert not math.isnan(metrics["final"]["mAP50_area"])
+    assert metrics["timing"]["seconds"]["total"] == pytest.approx(metrics["elapsed_s"], abs=1e-3)  # rank 0's timing

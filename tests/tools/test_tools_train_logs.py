@@ -3,6 +3,8 @@ piped (as under nohup or CI): plain step lines instead of bar redraws, train.log
 resume), the confusion matrix and learning curve in the folder and in TensorBoard.
 
 One run of 2 epochs x 3 steps with log_every=2, resumed for a third epoch; the tests read it."""
+import json
+
 import pytest
 from PIL import Image
 
@@ -54,3 +56,26 @@ def test_pictures_in_the_folder_and_in_tensorboard(piped_run):
         with Image.open(run / name) as picture:
             assert picture.format == "PNG" and min(picture.size) >= 300
     assert {"figures/confusion_matrix", "figures/learning_curve"} <= tensorboard_tags(run / "tb", ["images"])["images"]
+
+
+PHASES = {"data", "setup", "training", "checkpoints", "evaluation", "tensorboard", "figures", "pictures", "report"}
+
+
+def test_every_session_ends_with_its_timing_in_the_console_and_metrics(piped_run):
+    run, first, _, second = piped_run
+    # metrics.json holds the last session's: the resume's, which says so
+    timing = json.loads((run / "metrics.json").read_text())["timing"]
+    assert timing["covers"] == f"this invocation (resumed from {run})"
+    rows = timing["seconds"]
+    assert set(rows) == PHASES | {"other", "total"} and all(v >= 0 for v in rows.values())
+    assert sum(v for k, v in rows.items() if k != "total") == pytest.approx(rows["total"], abs=0.01)
+    headings = []
+    for session in (first, second):
+        out = session.stdout.splitlines()
+        block = [line for line in out if line.startswith("[time] ")]
+        assert block and out[-len(block):] == block  # one block, the last thing printed
+        assert block[1].split()[1:] == ["phase", "seconds", "share"]
+        assert [line.split()[1] for line in block[2:]][-2:] == ["other", "total"]
+        assert {line.split()[1] for line in block[2:]} == PHASES | {"other", "total"}
+        headings.append(block[0])
+    assert headings == ["[time] where the time went", "[time] where the time went (this session of a resumed run)"]
