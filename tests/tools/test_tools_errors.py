@@ -177,7 +177,7 @@ def test_checkpoint_of_another_model_is_a_user_error():
 
 
 @pytest.mark.parametrize("tool", ["train_det", "compare_losses", "eval_det", "predict", "check_dataset",
-                                  "export", "bench_eval", "bench_hl_terms", "bench_step"])
+                                  "export", "checkout_arms", "bench_eval", "bench_hl_terms", "bench_step"])
 def test_help_shows_examples_and_debug(tool):
     spec = importlib.util.spec_from_file_location(f"{tool}_tool", REPO / "tools" / f"{tool}.py")
     module = importlib.util.module_from_spec(spec)

@@ -1,0 +1,97 @@
+"""Checkout metrics of a few training recipes over paired seeds, as one table (issue 27 item 4:
+exemplars as they are, trays synthesized from them, real trays).
+
+Each arm is a folder of ``seed<k>/metrics.json`` files that tools/train_det.py (directly or
+through tools/compare_losses.py) wrote. The table gives mean ± 95 % CI over seeds
+(hl_detect.stats.mean_ci) of cAcc, mCIoU, box accuracy (with coverage) and AP50 at the run's
+own checkout settings, the train minutes, and, for an arm measured against an upper bound, the
+share of the bound's cAcc it recovers: the ratio of the means, and the mean of the per-seed
+ratios over the seeds both have (paired, so a lucky seed in one arm does not count alone).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..stats import mean_ci
+from ..tables import markdown_table
+
+METRICS = (("cAcc", "checkout", "cAcc"), ("mCIoU", "checkout", "mCIoU"),
+           ("box accuracy", None, "box_accuracy"), ("coverage", None, "box_coverage"), ("AP50", None, "mAP50_area"))
+
+
+@dataclass(frozen=True)
+class ArmRuns:
+    label: str
+    folder: Path
+
+
+def seed_metrics(folder: Path) -> dict[int, dict]:
+    """{seed: {metric name: value in %, "minutes": train minutes}} of every finished seed."""
+    out = {}
+    for path in sorted(Path(folder).glob("seed*/metrics.json")):
+        seed = int(path.parent.name[len("seed"):])
+        data = json.loads(path.read_text())
+        final = data["final"]
+        row = {}
+        for name, section, key in METRICS:
+            value = (final.get(section) or {}).get(key) if section else final.get(key)
+            if value is None:
+                raise ValueError(f"{path}: final{'.' + section if section else ''}.{key} is missing "
+                                 "(train with eval_checkout on, as configs/demo_checkout_exemplars.yaml does)")
+            row[name] = 100.0 * float(value)
+        seconds = (data.get("timing") or {}).get("seconds", {}).get("training")
+        row["minutes"] = (seconds if seconds is not None else data["elapsed_s"]) / 60.0
+        out[seed] = row
+    return out
+
+
+def _cell(stat: dict, digits: int = 2) -> str:
+    if stat["n"] == 0:
+        return "-"
+    if stat["n"] == 1:
+        return f"{stat['mean']:.{digits}f}"
+    return f"{stat['mean']:.{digits}f} ± {stat['ci']:.{digits}f}"
+
+
+def recovered_share(arm: dict[int, dict], bound: dict[int, dict]) -> dict:
+    """{"of_means", "paired": mean_ci of per-seed ratios, "seeds"} of cAcc, in %."""
+    seeds = sorted(set(arm) & set(bound))
+    ratios = [100.0 * arm[s]["cAcc"] / bound[s]["cAcc"] for s in seeds if bound[s]["cAcc"] > 0]
+    a = mean_ci(r["cAcc"] for r in arm.values())["mean"]
+    b = mean_ci(r["cAcc"] for r in bound.values())["mean"]
+    return {"of_means": 100.0 * a / b if b and not math.isnan(b) else float("nan"),
+            "paired": mean_ci(ratios), "seeds": seeds}
+
+
+def checkout_arms_table(arms: list[ArmRuns], bound: Optional[str] = None) -> tuple[str, dict]:
+    """(markdown table, JSON-able summary) of ``arms``; ``bound`` is the label of the upper-bound
+    arm the others' share of cAcc is measured against."""
+    per_arm = {arm.label: seed_metrics(arm.folder) for arm in arms}
+    if bound is not None and bound not in per_arm:
+        raise ValueError(f"the bound {bound!r} is none of the arms {sorted(per_arm)}")
+    header = ["arm", "seeds", "cAcc", "mCIoU", "box accuracy (coverage)", "AP50", "train min"]
+    if bound:
+        header.append(f"share of {bound}'s cAcc (of means; paired)")
+    rows, summary = [], {}
+    for arm in arms:
+        runs = per_arm[arm.label]
+        stats = {name: mean_ci(r[name] for r in runs.values()) for name, _, _ in METRICS}
+        stats["minutes"] = mean_ci(r["minutes"] for r in runs.values())
+        row = [arm.label, ", ".join(map(str, sorted(runs))) or "none", _cell(stats["cAcc"]), _cell(stats["mCIoU"]),
+               f"{_cell(stats['box accuracy'])} ({_cell(stats['coverage'], 1)} %)", _cell(stats["AP50"]),
+               _cell(stats["minutes"], 1)]
+        entry = {"folder": str(arm.folder), "seeds": sorted(runs), "metrics": stats}
+        if bound:
+            if arm.label == bound or not runs or not per_arm[bound]:
+                row.append("-")
+            else:
+                share = recovered_share(runs, per_arm[bound])
+                row.append(f"{share['of_means']:.1f} %; {_cell(share['paired'], 1)} %")
+                entry["share_of_bound_cAcc"] = share
+        rows.append(row)
+        summary[arm.label] = entry
+    return markdown_table(header, rows), summary
