@@ -100,6 +100,57 @@ def move_to(images, targets, device):
     return images, targets
 
 
+def _read_terms(loss_dict: dict, extra: dict) -> tuple[dict, dict]:
+    """(loss terms, extra values) as floats: one host read per step for all of them (the guard
+    torchvision's references keep too)."""
+    read = torch.stack([v.detach().float() for v in [*loss_dict.values(), *extra.values()]]).tolist()
+    return dict(zip(loss_dict, read)), dict(zip(extra, read[len(loss_dict):]))
+
+
+def _stop_if_not_finite(values: dict, device: torch.device, epoch: int, global_step: int) -> None:
+    bad = non_finite_ranks(values, device)
+    if bad:  # every rank stops here, before a backward pass the others would wait in
+        where = f" on rank {', '.join(map(str, bad))}" if is_distributed() else ""
+        terms = "; ".join(", ".join(f"{k}={v:.4g}" for k, v in row.items()) for row in bad.values())
+        raise NonFiniteLossError(f"non-finite loss at epoch {epoch}, step {global_step} (global){where}: {terms}")
+
+
+def _update(model: torch.nn.Module, optimizer: torch.optim.Optimizer, total: torch.Tensor,
+            scaler: Optional[torch.amp.GradScaler], clip_grad_norm: Optional[float]) -> None:
+    """Backward and optimizer step, through the AMP scaler when there is one (gradients
+    unscaled before clipping, as torch.amp's recipe says)."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(total).backward()
+        if clip_grad_norm:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        total.backward()
+        if clip_grad_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+        optimizer.step()
+
+
+def _log_scalars(writer, values: dict, lr: float, images_per_second: float, global_step: int) -> None:
+    for key, value in values.items():
+        writer.add_scalar(f"train/{key}", value, global_step)
+    writer.add_scalar("train/loss_total", sum(values.values()), global_step)
+    writer.add_scalar("train/lr", lr, global_step)
+    writer.add_scalar("train/images_per_second", images_per_second, global_step)
+
+
+def _mean_over_ranks(means: dict, device: torch.device) -> dict:
+    """Epoch means averaged over ranks, so that rank 0 logs the global figure."""
+    if not means:
+        return means
+    keys = sorted(means)
+    packed = all_reduce_sum_(torch.tensor([means[k] for k in keys], dtype=torch.float64, device=device))
+    return {k: float(v) / get_world_size() for k, v in zip(keys, packed.tolist())}
+
+
 def train_one_epoch(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -142,33 +193,12 @@ def train_one_epoch(
             hook.before_step(global_step)
         with torch.autocast(device_type=device.type, enabled=scaler is not None):
             loss_dict = model(images, targets)
-        total = sum(loss_dict.values())
-        extra = {k: v for hook in hooks for k, v in hook.step_values().items()}
-        # one host read per step for all terms (the guard torchvision's references keep too)
-        read = torch.stack([v.detach().float() for v in [*loss_dict.values(), *extra.values()]]).tolist()
-        values = dict(zip(loss_dict, read))
-        extra_values = dict(zip(extra, read[len(loss_dict):]))
+        values, extra_values = _read_terms(loss_dict, {k: v for hook in hooks for k, v in hook.step_values().items()})
         for key, value in extra_values.items():
             if writer is not None:
                 writer.add_scalar(key, value, global_step + 1)
-        bad = non_finite_ranks(values, device)
-        if bad:  # every rank stops here, before a backward pass the others would wait in
-            where = f" on rank {', '.join(map(str, bad))}" if is_distributed() else ""
-            terms = "; ".join(", ".join(f"{k}={v:.4g}" for k, v in row.items()) for row in bad.values())
-            raise NonFiniteLossError(f"non-finite loss at epoch {epoch}, step {global_step} (global){where}: {terms}")
-        optimizer.zero_grad(set_to_none=True)
-        if scaler is not None:
-            scaler.scale(total).backward()
-            if clip_grad_norm:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            total.backward()
-            if clip_grad_norm:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-            optimizer.step()
+        _stop_if_not_finite(values, device, epoch, global_step)
+        _update(model, optimizer, sum(loss_dict.values()), scaler, clip_grad_norm)
         for hook in hooks:
             hook.after_optimizer_step()
         if iter_scheduler is not None:
@@ -183,18 +213,8 @@ def train_one_epoch(
                                                 ips=f"{stats.images_per_second():.1f}"),
                    line_text=lambda: step_text(global_step, values, lr, stats.images_per_second()))
         if writer is not None and global_step % log_every == 0:
-            for key, value in values.items():
-                writer.add_scalar(f"train/{key}", value, global_step)
-            writer.add_scalar("train/loss_total", sum(values.values()), global_step)
-            writer.add_scalar("train/lr", lr, global_step)
-            writer.add_scalar("train/images_per_second", stats.images_per_second(), global_step)
+            _log_scalars(writer, values, lr, stats.images_per_second(), global_step)
         if on_step_end is not None:
             on_step_end(global_step)
     bar.close()
-    means = stats.means()
-    # epoch means averaged over ranks so rank 0 logs the global figure
-    if means:
-        keys = sorted(means)
-        packed = all_reduce_sum_(torch.tensor([means[k] for k in keys], dtype=torch.float64, device=device))
-        means = {k: float(v) / get_world_size() for k, v in zip(keys, packed.tolist())}
-    return global_step, means
+    return global_step, _mean_over_ranks(stats.means(), device)
