@@ -169,6 +169,15 @@ def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, chang
                 writer.close()
 
     result["output_dir"] = str(out_dir)
+    _finish(cfg, result, trainer, model, test_set, device, class_names, timer, resume, bad_images, say)
+    return result
+
+
+def _finish(cfg: dict, result: dict, trainer: Trainer, model: torch.nn.Module, test_set, device: torch.device,
+            class_names: list, timer: PhaseTimer, resume: Optional[str], bad_images: dict, say) -> None:
+    """After the last epoch: the final table and report, prediction pictures, metrics.json and
+    the [done] lines with where the time went (rank 0); ``result["elapsed_s"]`` on every rank."""
+    main, out_dir = dist_utils.is_main_process(), Path(cfg["output_dir"])
     if main:
         with timer.phase("report"):
             say(format_table(result))
@@ -181,22 +190,31 @@ def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, chang
     result["elapsed_s"] = timer.elapsed()
     if main:
         timing = timer.breakdown(result["elapsed_s"])
-        summary = {"config": cfg, "final": {k: result.get(k) for k in ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout",
-                                                               "num_images", "num_images_listed")},
-                   "history": trainer.history, "train_log": trainer.train_log, "elapsed_s": result["elapsed_s"], "step": trainer.step,
-                   # wall seconds per phase of this invocation: a resumed run's earlier sessions are not in it
-                   "timing": {"seconds": timing, "covers": "this invocation" + (f" (resumed from {resume})" if resume else "")},
-                   "environment": environment(device, bool(cfg.get("deterministic")), dist_utils.get_world_size()),
-                   "bad_images": {name: tracker.counts() for name, tracker in bad_images.items()},
-                   # every resume of the run, and whether all of them were bit for bit
-                   "exact": all(r["exact"] for r in trainer.resumes), "resumes": trainer.resumes}
+        summary = _run_summary(cfg, result, trainer, timing, resume, device, bad_images)
         write_text_atomic(out_dir / "metrics.json", json.dumps(summary, indent=1, default=float))
         say("[done] " + summary_line(result))
         say(f"[done] run folder {out_dir} (metrics.json, eval.csv/json, checkpoint.pt, {TRAIN_LOG}, "
             f"{CONFUSION_PNG}, {LEARNING_CURVE_PNG}, tb/); prediction pictures in {pictures}")
         say(f"[done] {result['elapsed_s']:.0f} s; TensorBoard: tensorboard --logdir {out_dir / 'tb'}")
         say(timing_block(timing, "where the time went" + (" (this session of a resumed run)" if resume else "")))
-    return result
+
+
+FINAL_KEYS = ("mAP50_area", "mAP50_voc07", "mAP_50_95", "box_accuracy", "box_coverage", "coco", "checkout",
+              "num_images", "num_images_listed")
+
+
+def _run_summary(cfg: dict, result: dict, trainer: Trainer, timing: dict, resume: Optional[str],
+                 device: torch.device, bad_images: dict) -> dict:
+    """metrics.json: the final evaluation, the per-epoch history, where the time went, the
+    environment, the bad images met and every resume."""
+    return {"config": cfg, "final": {k: result.get(k) for k in FINAL_KEYS},
+            "history": trainer.history, "train_log": trainer.train_log, "elapsed_s": result["elapsed_s"], "step": trainer.step,
+            # wall seconds per phase of this invocation: a resumed run's earlier sessions are not in it
+            "timing": {"seconds": timing, "covers": "this invocation" + (f" (resumed from {resume})" if resume else "")},
+            "environment": environment(device, bool(cfg.get("deterministic")), dist_utils.get_world_size()),
+            "bad_images": {name: tracker.counts() for name, tracker in bad_images.items()},
+            # every resume of the run, and whether all of them were bit for bit
+            "exact": all(r["exact"] for r in trainer.resumes), "resumes": trainer.resumes}
 
 
 def _model_and_optimizer(cfg: dict, num_classes: int, warmup_steps: int, device: torch.device, distributed: bool, say):
