@@ -75,7 +75,7 @@ def checkout_arms_table(arms: list[ArmRuns], bound: Optional[str] = None) -> tup
         raise ValueError(f"the bound {bound!r} is none of the arms {sorted(per_arm)}")
     header = ["arm", "seeds", "cAcc", "mCIoU", "box accuracy (coverage)", "AP50", "train min"]
     if bound:
-        header.append(f"share of {bound}'s cAcc (of means; paired)")
+        header.append(f"cAcc as a share of {bound} (of means; paired)")
     rows, summary = [], {}
     for arm in arms:
         runs = per_arm[arm.label]
