@@ -58,7 +58,11 @@ class RunFolderLock:
     def release(self) -> None:
         if self.fd is None:
             return
-        if self.created and [p.name for p in self.folder.iterdir()] == [LOCK]:
+        try:
+            only_the_lock = [p.name for p in self.folder.iterdir()] == [LOCK]
+        except OSError:  # the folder is gone or unreadable: nothing to tidy
+            only_the_lock = False
+        if self.created and only_the_lock:
             # a run that stopped before writing anything (its dataset missing, say) leaves no
             # folder behind; unlinked while still locked, so no other run can hold it meanwhile
             os.unlink(self.folder / LOCK)
@@ -86,6 +90,31 @@ def _in_use(folder: Path, holder: str) -> RunFolderError:
                           hint="wait for that run to end (or stop it), or give this run another --output-dir")
 
 
+def _open_locked(folder: Path) -> Optional[int]:
+    """The locked descriptor of ``folder/.lock``, or None when that file was removed under us
+    (RunFolderLock.release of a run that wrote nothing): a lock on an unlinked file would
+    exclude nobody, so the caller makes the folder again and retries."""
+    try:
+        fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:  # the folder itself went away
+        return None
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # EACCES or EAGAIN: another process holds it
+        holder = _holder_text(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
+        os.close(fd)
+        raise _in_use(folder, holder) from None
+    try:
+        same = os.stat(folder / LOCK).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        same = False
+    if not same:
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        return None
+    return fd
+
+
 def lock_run_folder(folder: Path, say: Callable = print) -> RunFolderLock:
     folder = Path(folder)
     created = not folder.exists()
@@ -93,13 +122,14 @@ def lock_run_folder(folder: Path, say: Callable = print) -> RunFolderLock:
     folder = folder.resolve()
     if folder in _HELD:  # this very process (its lock would not exclude itself)
         raise _in_use(folder, _HELD[folder])
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # EACCES or EAGAIN: another process holds it
-        holder = _holder_text(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
-        os.close(fd)
-        raise _in_use(folder, holder) from None
+    for _ in range(10):  # a run that made the folder and wrote nothing may be removing it meanwhile
+        fd = _open_locked(folder)
+        if fd is not None:
+            break
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        raise RunFolderError(f"run folder {folder} kept disappearing while this run tried to lock it",
+                             hint="another process is creating and removing it; give this run another --output-dir")
     previous = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
     if previous:  # the lock was free, yet names a process: one that died without releasing it
         say(f"[run] took over the stale lock of {_holder_text(previous)}, which is no longer running")

@@ -99,6 +99,31 @@ def test_a_run_that_wrote_nothing_leaves_no_folder_but_keeps_one_that_was_there(
     assert sorted(p.name for p in written.iterdir()) == [".lock", "config.yaml"]
 
 
+def test_a_lock_file_removed_while_it_is_taken_is_taken_again(tmp_path, monkeypatch):
+    """Another run that made the folder and wrote nothing removes .lock (and the folder) as it
+    ends; a lock taken on the removed file would exclude nobody, so it is taken again on the
+    file that is there."""
+    import fcntl
+
+    import hl_detect.run.run_folder as run_folder
+
+    real_lockf, calls = fcntl.lockf, []
+
+    def lockf_while_the_other_run_tidies(fd, operation):
+        if operation & fcntl.LOCK_EX and not calls:
+            calls.append(fd)
+            os.unlink(tmp_path / "run" / ".lock")
+            os.rmdir(tmp_path / "run")
+        return real_lockf(fd, operation)
+
+    monkeypatch.setattr(run_folder.fcntl, "lockf", lockf_while_the_other_run_tidies)
+    lock = lock_run_folder(tmp_path / "run")
+    try:
+        assert calls and os.fstat(lock.fd).st_ino == os.stat(tmp_path / "run" / ".lock").st_ino
+    finally:
+        lock.release()
+
+
 def test_a_stale_lock_file_of_a_dead_run_is_named_and_taken_over(tmp_path):
     pid = dead_pid()
     (tmp_path / ".lock").write_text(json.dumps({"pid": pid, "host": "node7", "started": "2026-12-01 10:00:00 UTC"}))
