@@ -57,22 +57,37 @@ def run_side_by_side(jobs: list[Job], parallel: int, env: Optional[dict] = None,
         raise ValueError(f"parallel={parallel}: at least one run at a time")
     pending, running, failed = list(jobs), {}, []
     finished: queue.SimpleQueue = queue.SimpleQueue()
-    with handling(_raise_stop):
+    # a stop signal while a child is being started waits until it is registered, so _stop_all
+    # sees every child (raised at once, it could leave one training unwatched)
+    starting, deferred = [False], []
+
+    def stop(signum, frame):
+        if starting[0]:
+            deferred.append(signum)
+        else:
+            _raise_stop(signum, frame)
+
+    with handling(stop):
         try:
             while pending or running:
                 while pending and len(running) < parallel:
                     job = pending.pop(0)
                     say(f"{job.name}: {job.started}")
                     job.log.parent.mkdir(parents=True, exist_ok=True)
-                    log = open(job.log, "a")
-                    stdout = log if job.log_stdout else subprocess.DEVNULL
-                    stderr = subprocess.STDOUT if job.log_stdout else log
-                    proc = subprocess.Popen(job.command, stdout=stdout, stderr=stderr, env=env)
-                    running[proc] = (job, log)
-                    threading.Thread(target=_wait_then_report, args=(proc, finished), daemon=True).start()
+                    starting[0] = True
+                    try:
+                        with open(job.log, "a") as log:  # the child keeps its own descriptor
+                            stdout = log if job.log_stdout else subprocess.DEVNULL
+                            stderr = subprocess.STDOUT if job.log_stdout else log
+                            proc = subprocess.Popen(job.command, stdout=stdout, stderr=stderr, env=env)
+                        running[proc] = job
+                        threading.Thread(target=_wait_then_report, args=(proc, finished), daemon=True).start()
+                    finally:
+                        starting[0] = False
+                    if deferred:
+                        raise _Stop(deferred[0])
                 proc = finished.get()  # blocks until some run ends (or a signal stops the study)
-                job, log = running.pop(proc)
-                log.close()
+                job = running.pop(proc)
                 if proc.returncode:
                     failed.append(job.name)
                     see = f"{job.also_see} and {job.log}" if job.also_see else f"{job.log}"
@@ -96,9 +111,8 @@ def _stop_all(running: dict, say: Callable[[str], None]) -> None:
     try:
         for proc in running:
             proc.terminate()
-        for proc, (job, log) in running.items():
+        for proc, job in running.items():
             proc.wait()
-            log.close()
             say(f"{job.name}: stopped (exit {proc.returncode}); the same command resumes it")
     except _Stop:
         say("not waiting for the runs to stop; each still saves its checkpoint at its next step")

@@ -4,6 +4,7 @@ run as soon as one ends, failures reported, a stop signal passed on to the child
 No timing assertions: runs that must overlap wait for each other's marker files (and give up
 with an error after a minute, so a serial scheduler fails instead of hanging)."""
 import os
+import subprocess
 import signal
 import sys
 import threading
@@ -111,3 +112,28 @@ def test_a_stop_signal_stops_every_child_and_exits_non_zero(tmp_path, signum):
         assert f"r{k}: stopped (exit {128 + signal.SIGTERM}); the same command resumes it" in said
     assert "later: start later" not in said  # nothing new starts after the stop
     assert signal.getsignal(signum) == previous  # the tool's own handlers are back
+
+
+def test_a_stop_signal_while_a_child_starts_still_stops_that_child(tmp_path, monkeypatch):
+    """The signal lands between the fork and the child's registration: it is held until the
+    child is registered, so the child is terminated too instead of training on unwatched."""
+    import hl_detect.studies.parallel_runs as parallel_runs
+
+    real_popen = subprocess.Popen
+
+    def popen_then_signal(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "r.started").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)  # the child's SIGTERM handler is in place once it has started
+        os.kill(os.getpid(), signal.SIGTERM)  # handled here, before the child is registered
+        return proc
+
+    monkeypatch.setattr(parallel_runs.subprocess, "Popen", popen_then_signal)
+    said = []
+    with pytest.raises(SystemExit) as stopped:
+        run_side_by_side([job(tmp_path, "r", STOPPABLE, tmp_path / "r.started", tmp_path / "r.saved")], parallel=1,
+                         say=said.append)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert (tmp_path / "r.saved").read_text() == str(int(signal.SIGTERM))
+    assert f"r: stopped (exit {128 + signal.SIGTERM}); the same command resumes it" in said
