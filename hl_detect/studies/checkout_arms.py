@@ -43,8 +43,12 @@ def seed_metrics(folder: Path) -> dict[int, dict]:
                 raise ValueError(f"{path}: final{'.' + section if section else ''}.{key} is missing "
                                  "(train with eval_checkout on, as configs/demo_checkout_exemplars.yaml does)")
             row[name] = 100.0 * float(value)
-        seconds = (data.get("timing") or {}).get("seconds", {}).get("training")
-        row["minutes"] = (seconds if seconds is not None else data["elapsed_s"]) / 60.0
+        # the training phase of an unbroken run; a resumed run's metrics.json times only its
+        # last session, and older runs have no phases: their minutes are left out, not guessed
+        timing = data.get("timing") or {}
+        seconds = timing.get("seconds", {}).get("training")
+        unbroken = timing.get("covers") == "this invocation" and not data.get("resumes")
+        row["minutes"] = seconds / 60.0 if seconds is not None and unbroken else None
         out[seed] = row
     return out
 
@@ -80,10 +84,11 @@ def checkout_arms_table(arms: list[ArmRuns], bound: Optional[str] = None) -> tup
     for arm in arms:
         runs = per_arm[arm.label]
         stats = {name: mean_ci(r[name] for r in runs.values()) for name, _, _ in METRICS}
-        stats["minutes"] = mean_ci(r["minutes"] for r in runs.values())
+        stats["minutes"] = mean_ci(r["minutes"] for r in runs.values() if r["minutes"] is not None)
         row = [arm.label, ", ".join(map(str, sorted(runs))) or "none", _cell(stats["cAcc"]), _cell(stats["mCIoU"]),
                f"{_cell(stats['box accuracy'])} ({_cell(stats['coverage'], 1)} %)", _cell(stats["AP50"]),
-               _cell(stats["minutes"], 1)]
+               _cell(stats["minutes"], 1) + ("" if stats["minutes"]["n"] == len(runs) else
+                                             f" ({stats['minutes']['n']} of {len(runs)} seeds timed)")]
         entry = {"folder": str(arm.folder), "seeds": sorted(runs), "metrics": stats}
         if bound:
             if arm.label == bound or not runs or not per_arm[bound]:

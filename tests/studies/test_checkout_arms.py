@@ -9,11 +9,13 @@ from hl_detect.studies.checkout_arms import ArmRuns, checkout_arms_table, recove
 from tiny_runs import run_tool
 
 
-def write_run(folder, seed, cacc, miou=0.8, box=0.9, coverage=0.95, ap=0.97, train_s=600.0):
+def write_run(folder, seed, cacc, miou=0.8, box=0.9, coverage=0.95, ap=0.97, train_s=600.0, resumed=False):
     path = folder / f"seed{seed}" / "metrics.json"
     path.parent.mkdir(parents=True)
     final = {"checkout": {"cAcc": cacc, "mCIoU": miou}, "box_accuracy": box, "box_coverage": coverage, "mAP50_area": ap}
-    path.write_text(json.dumps({"final": final, "elapsed_s": train_s + 60, "timing": {"seconds": {"training": train_s}}}))
+    timing = {"seconds": {"training": train_s}, "covers": "this invocation" + (" (resumed from x)" if resumed else "")}
+    path.write_text(json.dumps({"final": final, "elapsed_s": train_s + 60, "timing": timing,
+                                "resumes": [{"exact": True}] if resumed else []}))
 
 
 def test_means_cis_and_the_paired_share(tmp_path):
@@ -41,6 +43,15 @@ def test_only_common_seeds_are_paired(tmp_path):
     write_run(tmp_path / "c", 1, 0.6)
     share = recovered_share(seed_metrics(tmp_path / "b"), seed_metrics(tmp_path / "c"))
     assert share["seeds"] == [1] and share["paired"]["values"] == pytest.approx([100.0])
+
+
+def test_a_resumed_run_is_left_out_of_the_minutes(tmp_path):
+    """Its metrics.json times only the last session: averaging it in would understate the arm."""
+    write_run(tmp_path / "a", 0, 0.1, train_s=600.0)
+    write_run(tmp_path / "a", 1, 0.1, train_s=60.0, resumed=True)
+    table, summary = checkout_arms_table([ArmRuns("a", tmp_path / "a")])
+    assert summary["a"]["metrics"]["minutes"]["values"] == [10.0]
+    assert "| 10.0 (1 of 2 seeds timed) |" in table
 
 
 def test_a_run_without_checkout_metrics_is_named(tmp_path):
