@@ -49,6 +49,8 @@ def seed_metrics(folder: Path) -> dict[int, dict]:
         seconds = timing.get("seconds", {}).get("training")
         unbroken = timing.get("covers") == "this invocation" and not data.get("resumes")
         row["minutes"] = seconds / 60.0 if seconds is not None and unbroken else None
+        # the whole run (training, evaluations, pictures) from start to end, for runs that have no phases
+        row["wall minutes"] = data["elapsed_s"] / 60.0 if not data.get("resumes") else None
         out[seed] = row
     return out
 
@@ -59,6 +61,10 @@ def _cell(stat: dict, digits: int = 2) -> str:
     if stat["n"] == 1:
         return f"{stat['mean']:.{digits}f}"
     return f"{stat['mean']:.{digits}f} ± {stat['ci']:.{digits}f}"
+
+
+def _minutes_cell(stat: dict, seeds: int) -> str:
+    return _cell(stat, 1) + ("" if stat["n"] == seeds else f" ({stat['n']} of {seeds} seeds timed)")
 
 
 def recovered_share(arm: dict[int, dict], bound: dict[int, dict]) -> dict:
@@ -77,18 +83,18 @@ def checkout_arms_table(arms: list[ArmRuns], bound: Optional[str] = None) -> tup
     per_arm = {arm.label: seed_metrics(arm.folder) for arm in arms}
     if bound is not None and bound not in per_arm:
         raise ValueError(f"the bound {bound!r} is none of the arms {sorted(per_arm)}")
-    header = ["arm", "seeds", "cAcc", "mCIoU", "box accuracy (coverage)", "AP50", "train min"]
+    header = ["arm", "seeds", "cAcc", "mCIoU", "box accuracy (coverage)", "AP50", "train min", "wall min"]
     if bound:
         header.append(f"cAcc as a share of {bound} (of means; paired)")
     rows, summary = [], {}
     for arm in arms:
         runs = per_arm[arm.label]
         stats = {name: mean_ci(r[name] for r in runs.values()) for name, _, _ in METRICS}
-        stats["minutes"] = mean_ci(r["minutes"] for r in runs.values() if r["minutes"] is not None)
+        for key in ("minutes", "wall minutes"):
+            stats[key] = mean_ci(r[key] for r in runs.values() if r[key] is not None)
         row = [arm.label, ", ".join(map(str, sorted(runs))) or "none", _cell(stats["cAcc"]), _cell(stats["mCIoU"]),
                f"{_cell(stats['box accuracy'])} ({_cell(stats['coverage'], 1)} %)", _cell(stats["AP50"]),
-               _cell(stats["minutes"], 1) + ("" if stats["minutes"]["n"] == len(runs) else
-                                             f" ({stats['minutes']['n']} of {len(runs)} seeds timed)")]
+               *(_minutes_cell(stats[key], len(runs)) for key in ("minutes", "wall minutes"))]
         entry = {"folder": str(arm.folder), "seeds": sorted(runs), "metrics": stats}
         if bound:
             if arm.label == bound or not runs or not per_arm[bound]:

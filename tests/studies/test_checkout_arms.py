@@ -51,7 +51,7 @@ def test_a_resumed_run_is_left_out_of_the_minutes(tmp_path):
     write_run(tmp_path / "a", 1, 0.1, train_s=60.0, resumed=True)
     table, summary = checkout_arms_table([ArmRuns("a", tmp_path / "a")])
     assert summary["a"]["metrics"]["minutes"]["values"] == [10.0]
-    assert "| 10.0 (1 of 2 seeds timed) |" in table
+    assert "| 10.0 (1 of 2 seeds timed) | 11.0 (1 of 2 seeds timed) |" in table  # wall: elapsed_s, unbroken runs
 
 
 def test_a_run_without_checkout_metrics_is_named(tmp_path):
