@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from test_tools_errors import clean_error
 from tiny_runs import run_tool
 
 # name -> (tool, arguments after the tool's own, text the error line must hold)
@@ -65,14 +66,8 @@ def outcomes(tmp_path_factory):
 def test_mistake_is_a_clean_error_before_anything_loads(outcomes, name):
     tmp, procs = outcomes
     proc = procs[name]
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 2, out
-    assert "Traceback" not in out, out
-    lines = proc.stderr.strip().splitlines()
-    error = next((line for line in lines if line.startswith("error: ")), None)
-    assert error is not None, out
-    assert lines[-1].startswith("next step: "), out
+    error, _ = clean_error(proc)  # exit 2, no traceback, `error:` then `next step:`
     expected = TRAIN[name][1] if name in TRAIN else OTHER[name][2]
-    assert expected in error, out
+    assert expected in error, proc.stdout + proc.stderr
     # nothing loaded or written: no generated data, no run folder, no checkpoint, no report
     assert not (tmp / name).exists(), sorted(str(p) for p in (tmp / name).rglob("*"))
