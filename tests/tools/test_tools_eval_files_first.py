@@ -8,15 +8,6 @@ from test_tools_errors import clean_error
 from tiny_runs import run_tool
 
 
-@pytest.fixture
-def unreadable_run(tmp_path):
-    """A run folder whose checkpoint.pt torch cannot load: reaching the model load fails."""
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    return run
-
-
 @pytest.mark.parametrize("flag, what", [("--ann-file", "annotation file"), ("--img-dir", "image folder"),
                                         ("--val-ann-file", "annotation file"), ("--val-img-dir", "image folder")])
 def test_a_missing_data_file_is_named_before_the_model_loads(unreadable_run, tmp_path, flag, what, capsys):

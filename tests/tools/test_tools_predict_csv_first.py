@@ -7,15 +7,6 @@ from hl_detect.checkout.count_table import check_table_path
 from hl_detect.run.commands.predict import cli
 
 
-@pytest.fixture
-def unreadable_run(tmp_path):
-    """A run folder whose checkpoint.pt torch cannot load: reaching the model load fails."""
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    return run
-
-
 def csv_path(tmp_path, problem):
     """(the --csv path, the reason the error gives)."""
     if problem == "folder":
