@@ -30,6 +30,16 @@ def tiny_data_with_val(tmp_path_factory):
                                     image_size=128).root
 
 
+@pytest.fixture
+def unreadable_run(tmp_path):
+    """A run folder whose checkpoint.pt torch cannot load: a tool that reaches the model load
+    fails there, so its checks of the command line must have come first."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    return run
+
+
 @pytest.fixture(scope="session")
 def deploy_run(tiny_data, tmp_path_factory):
     """A 1-epoch tiny run (2 steps) on the tiny dataset at 64-96 px, for the tools that take a

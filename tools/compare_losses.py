@@ -91,8 +91,11 @@ def arm_overrides(args: argparse.Namespace, arm: Arm, seed: int, run_dir: Path) 
 
 
 def run_config(args: argparse.Namespace, arm: Arm, seed: int, run_dir: Path) -> dict:
+    """The run's config, checked; a run that resumes needs no --weights file (its checkpoint
+    holds the weights), a fresh one does."""
     paths = [dataset_config_path(args.dataset), *args.config]
-    return check_names(load_config(paths, arm_overrides(args, arm, seed, run_dir)))
+    return check_names(load_config(paths, arm_overrides(args, arm, seed, run_dir)),
+                       read_weights=_resume_path(run_dir) is None)
 
 
 def pending_jobs(args, arms: list[Arm], out_dir: Path) -> list[tuple[Arm, int, Path]]:

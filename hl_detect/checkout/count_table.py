@@ -12,11 +12,34 @@ an interrupted run leaves the rows it finished.
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 from typing import Sequence
 
 from ..errors import UserError
 from .products import Category
+
+
+HINT = "give --csv a file path in a folder you can write to"
+
+
+def check_table_path(path) -> Path:
+    """``path`` as --csv's file, checked before the model loads and without creating anything:
+    the problems CountTable's open would meet (a folder there, a file where a folder must be,
+    no permission) end the command at once instead of after a slow model load."""
+    path = Path(path)
+    folder = path.parent
+    while not folder.exists():  # the folders CountTable would make: their nearest existing ancestor
+        folder = folder.parent
+    if path.is_dir():
+        problem = "a folder is there"
+    elif not folder.is_dir():
+        problem = f"{folder} is a file, not a folder"
+    elif not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        problem = "no permission to write there"
+    else:
+        return path
+    raise UserError(f"--csv {path}: cannot write it ({problem})", hint=HINT)
 
 
 class CountTable:
@@ -28,8 +51,7 @@ class CountTable:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "w", newline="", encoding="utf-8")
         except OSError as error:  # a folder in the way, no permission: the user's path, not a bug
-            raise UserError(f"--csv {self.path}: cannot write it ({error.strerror or error})",
-                            hint="give --csv a file path in a folder you can write to") from None
+            raise UserError(f"--csv {self.path}: cannot write it ({error.strerror or error})", hint=HINT) from None
         self._writer = csv.writer(self._file)
         self._row(["image", *(c.name for c in categories), "total"])
 

@@ -237,6 +237,17 @@ def _foreign_reason(root: Path, params: dict, generator: str = GENERATOR,
     return None
 
 
+def refuse_foreign(root: Path, params: dict, what: str, generator: str = GENERATOR, own_entries=_OWN_ENTRIES) -> None:
+    """A DatasetError when ``root`` is not ``generator``'s to replace with ``what``
+    (_foreign_reason); both generators refuse in these words, naming the way out."""
+    reason = _foreign_reason(root, params, generator, own_entries)
+    if reason is not None:
+        error = DatasetError(root, f"{reason}; refusing to replace it with {what}")
+        error.hint = (f"point --data-root (data.root) at a new or empty folder; if {root} is a "
+                      f"generated set you no longer need, delete it yourself")
+        raise error
+
+
 def ensure_synthetic_dataset(root=None, num_classes=20, num_train=400, num_test=150, seed=0,
                              image_size=288, num_val=0) -> SyntheticPaths:
     """Generate on first use; reuse when manifest.json matches the parameters, regenerate
@@ -254,12 +265,7 @@ def ensure_synthetic_dataset(root=None, num_classes=20, num_train=400, num_test=
         return isinstance(found, dict) and {k: v for k, v in found.items() if k != "generator"} == params
 
     if not current():
-        reason = _foreign_reason(root, params)
-        if reason is not None:
-            error = DatasetError(root, f"{reason}; refusing to replace it with the generated dataset")
-            error.hint = (f"point --data-root (data.root) at a new or empty folder; if {root} is a "
-                          f"generated set you no longer need, delete it yourself")
-            raise error
+        refuse_foreign(root, params, "the generated dataset")
         tmp = root.with_name(f".{root.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         generate_synthetic_dataset(tmp, num_classes, num_train, num_test, seed, image_size)

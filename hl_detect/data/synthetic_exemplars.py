@@ -20,7 +20,7 @@ no image depends on another. The product mask of an exemplar is not written (a C
 `segmentation` would hand the cut-out its answer): ``render_exemplar`` with the same
 generator returns it, which is what the cut-out tests compare against.
 
-Folder rules are synthetic.py's (its _foreign_reason with this generator's marker): only a
+Folder rules are synthetic.py's (its refuse_foreign with this generator's marker): only a
 missing or empty folder, or one this generator wrote and holding nothing else, is replaced.
 """
 from __future__ import annotations
@@ -34,9 +34,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .checks import DatasetError
 from .rpc_level import rpc_level
-from .synthetic import _REPO_ROOT, _foreign_reason, _read_json, render_scene
+from .synthetic import _REPO_ROOT, _read_json, refuse_foreign, render_scene
 from .synthetic_products import draw_product, product_catalog
 from .writers import coco_dict, write_coco_json
 
@@ -154,12 +153,7 @@ def ensure_exemplar_dataset(root=None, num_classes=20, views_per_class=10, num_v
                   num_train_trays=num_train_trays, seed=seed, image_size=image_size)
     manifest = {"generator": GENERATOR, **params}
     if _read_json(root / "manifest.json") != manifest:
-        reason = _foreign_reason(root, params, GENERATOR, _OWN_ENTRIES)
-        if reason is not None:
-            error = DatasetError(root, f"{reason}; refusing to replace it with the generated exemplar set")
-            error.hint = (f"point --data-root (data.root) at a new or empty folder; if {root} is a "
-                          f"generated set you no longer need, delete it yourself")
-            raise error
+        refuse_foreign(root, params, "the generated exemplar set", GENERATOR, _OWN_ENTRIES)
         tmp = root.with_name(f".{root.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         try:

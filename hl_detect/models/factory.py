@@ -44,16 +44,18 @@ def _weights_message(head: str, weights: str, error: Exception) -> str:
                            "or train from scratch with model.weights_backbone=null (much lower accuracy)")
 
 
-def check_weights(head: str, weights: Optional[str]) -> None:
+def check_weights(head: str, weights: Optional[str], read: bool = True) -> None:
     """Whole-detector ``weights`` only for a stock builder, and then a name of its or a file that
-    exists (a config check, before any data loads, and build_detector's own)."""
+    exists (a config check, before any data loads, and build_detector's own). ``read=False``
+    (a resume: the checkpoint holds the weights) asks for no file."""
     if weights is None:
         return
     if head not in STOCK_BUILDERS:
         raise ConfigError(f"--weights (model.weights) loads a whole torchvision detector; head {head!r} is ours, "
                           "with ImageNet backbone weights only (model.weights_backbone)",
                           hint=f"give --model one of {', '.join(STOCK_BUILDERS)}, or leave out --weights")
-    check_detector_weights(head, weights)
+    if read:
+        check_detector_weights(head, weights)
 
 
 def build_detector(
@@ -64,16 +66,20 @@ def build_detector(
     weights_backbone: Optional[str] = None,
     trainable_backbone_layers: Optional[int] = None,
     weights: Optional[str] = None,
+    read_weights: bool = True,
     **options: Any,
 ) -> nn.Module:
-    """``head`` for ``num_classes`` with ``loss``; ``weights`` (whole-detector) only for a stock builder."""
+    """``head`` for ``num_classes`` with ``loss``; ``weights`` (whole-detector) only for a stock builder.
+
+    ``read_weights=False``: built as for ``weights`` without reading them (stock.py; a resume)."""
     loss_kwargs = dict(loss_kwargs or {})
     common = dict(num_classes=num_classes, **options)
-    check_weights(head, weights)
+    check_weights(head, weights, read_weights)
     try:
         if head in STOCK_BUILDERS:
             model = build_stock_detector(head, num_classes, weights=weights, weights_backbone=weights_backbone,
-                                         trainable_backbone_layers=trainable_backbone_layers, **options)
+                                         trainable_backbone_layers=trainable_backbone_layers, read_weights=read_weights,
+                                         **options)
             return convert_to_hypersphere(model, loss, **loss_kwargs)
         if head == "mlp2048":
             return fasterrcnn_resnet50_fpn_hl(weights_backbone=weights_backbone, trainable_backbone_layers=trainable_backbone_layers, loss=loss, loss_kwargs=loss_kwargs, **common)

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, FasterRCNN
 
-from .detector_weights import builder_reads, load_error, read_detector_weights
+from .detector_weights import builder_reads, load_error, read_detector_weights, weights_enum, weights_member
 
 # builder name -> its backbone's weights enum (which --weights-backbone names)
 STOCK_BUILDERS = {
@@ -26,15 +26,23 @@ STOCK_BUILDERS = {
 
 def build_stock_detector(name: str, num_classes: int, *, weights: Optional[str] = None,
                          weights_backbone: Optional[str] = None, trainable_backbone_layers: Optional[int] = None,
-                         **options: Any) -> FasterRCNN:
-    """torchvision's ``name`` for ``num_classes`` (with background), still with its softmax loss."""
+                         read_weights: bool = True, **options: Any) -> FasterRCNN:
+    """torchvision's ``name`` for ``num_classes`` (with background), still with its softmax loss.
+
+    ``read_weights=False``: the model ``weights`` would give (frozen BatchNorm, trainable layers,
+    the weights' own BatchNorm eps), without reading them: a resume's checkpoint brings every
+    tensor, so the file may have moved since the run started."""
     from torchvision.models import get_model_builder
 
     builder = get_model_builder(name)
     common = dict(trainable_backbone_layers=trainable_backbone_layers, **options)
     if weights is None:
         return builder(weights=None, weights_backbone=weights_backbone, num_classes=num_classes, **common)
-    member, state = read_detector_weights(name, weights)
+    if read_weights:
+        member, state = read_detector_weights(name, weights)
+    else:
+        member = weights_member(name, weights) or weights_enum(name).DEFAULT  # a file loads as DEFAULT's
+        state = _placeholder_state(builder, member, options)
     try:
         # the class count is the weights' (torchvision insists); the backbone's weights come with them
         with builder_reads(member, state):
@@ -46,3 +54,17 @@ def build_stock_detector(name: str, num_classes: int, *, weights: Optional[str] 
     old = model.roi_heads.box_predictor
     model.roi_heads.box_predictor = FastRCNNPredictor(old.cls_score.in_features, num_classes)
     return model
+
+
+def _placeholder_state(builder: Any, member: Any, options: dict) -> dict:
+    """A state_dict of ``member``'s shapes for the builder to load in place of the weights file.
+
+    The builder only builds the weights' architecture when given the weights (it loads them
+    itself), so it gets the tensors of a plain build instead; the checkpoint overwrites them
+    all. Its own random stream is forked: a resume restores the RNG anyway, a build should
+    still not draw from it twice."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        plain = builder(weights=None, weights_backbone=None, num_classes=len(member.meta["categories"]), **options)
+    return plain.state_dict()  # BatchNorm's step counters in it: frozen BatchNorm drops them on load

@@ -116,10 +116,12 @@ def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -
     from ..checkout.settings import check_unit_interval
     from ..evaluation.coco_results import check_results_path
     from .load import load_run, select_device
+    from .val_set import check_given_files
 
     check_unit_interval(checkout_threshold=opts.checkout_threshold, agnostic_iou=opts.agnostic_iou)  # before any loading
     if opts.save_results:
         check_results_path(opts.save_results)
+    check_given_files(opts)  # a mistyped path: now, not after the checkpoint loaded (or failed to)
     device = select_device(opts.device)
     model, cfg, categories = load_run(opts.checkpoint, device)
     return evaluate_model(model, cfg, categories, device, opts, say)

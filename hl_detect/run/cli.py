@@ -102,9 +102,10 @@ def config_overrides(args: argparse.Namespace) -> list[str]:
     return overrides + list(args.overrides)
 
 
-def config_from_args(args: argparse.Namespace, base_paths: list | None = None) -> dict:
+def config_from_args(args: argparse.Namespace, base_paths: list | None = None, resuming: bool = False) -> dict:
+    """``resuming``: the weights come from the checkpoint, so a --weights file need not exist."""
     paths = base_paths or [dataset_config_path(args.dataset), *args.config]
-    return check_names(load_config(paths, config_overrides(args)))
+    return check_names(load_config(paths, config_overrides(args)), read_weights=not resuming)
 
 
 def run_dir_of(path: str) -> Path:

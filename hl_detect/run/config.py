@@ -149,9 +149,10 @@ def check_loss_name(loss: str) -> str:
     return loss
 
 
-def check_names(cfg: dict) -> dict:
+def check_names(cfg: dict, read_weights: bool = True) -> dict:
     """Fail now, with a suggestion, on an unknown loss, model head or loss option, or a loss
-    option out of the loss's range, not after the data has loaded."""
+    option out of the loss's range, not after the data has loaded. ``read_weights=False``
+    (a resume, whose checkpoint holds the weights): a weights file need not exist any more."""
     from ..models import MODELS
     from ..models.factory import check_weights
     from .loss_options_check import check_loss_options
@@ -163,7 +164,7 @@ def check_names(cfg: dict) -> dict:
         raise ConfigError(f"unknown model head {head!r}; {did_you_mean(head, MODELS, 'heads')}",
                           hint=f"--head (--model) takes one of {', '.join(MODELS)} (hl_detect/models/factory.py)")
     if head is not None:  # a missing weights file fails now, not after the data loaded
-        check_weights(head, (cfg.get("model") or {}).get("weights"))
+        check_weights(head, (cfg.get("model") or {}).get("weights"), read_weights)
     check_loss_options(cfg)
     return cfg
 

@@ -30,10 +30,13 @@ def select_device(name: str, local_rank: int = 0) -> torch.device:
     return device
 
 
-def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, pretrained: bool = True) -> torch.nn.Module:
+def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, pretrained: bool = True,
+                            read_weights: bool = True) -> torch.nn.Module:
     """The detector of ``cfg`` for C = ``num_classes`` foreground classes.
 
-    ``pretrained=False`` skips ImageNet backbone and whole-detector weights (a checkpoint brings its own)."""
+    ``pretrained=False`` skips ImageNet backbone and whole-detector weights (a checkpoint brings its own).
+    ``read_weights=False`` (a resume) builds the model whole-detector weights give, for the same
+    modules and trainable layers, without reading (or needing) their file: the checkpoint holds them."""
     model_cfg = cfg["model"]
     try:
         return build_detector(
@@ -41,6 +44,7 @@ def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, 
             weights_backbone=model_cfg.get("weights_backbone") if pretrained else None,
             trainable_backbone_layers=model_cfg.get("trainable_backbone_layers"),
             weights=model_cfg.get("weights") if pretrained else None,  # .get: a checkpoint's config may predate it
+            read_weights=read_weights,
             **(model_cfg.get("options") or {}),
         )
     except ValueError as error:  # a loss hyperparameter out of range (losses check their own): a user error

@@ -136,7 +136,7 @@ def _train(cfg: dict, resume: Optional[str], progress: bool, source: dict, chang
 
     with timer.phase("setup"):  # model, optimizer, run folder, TensorBoard writer (a resume's restore: below)
         model, ddp_model, optimizer, epoch_scheduler, scaler = _model_and_optimizer(cfg, len(class_names), warmup_steps,
-                                                                                    device, distributed, say)
+                                                                                    device, distributed, say, bool(resume))
         use_amp = scaler is not None
         writer = _open_run_folder(cfg, out_dir, resume, say) if main else None
     evaluation = RunEvaluation(cfg, SkipBadImages(test_set, refill=True), test_loader, device, class_names, use_amp,
@@ -217,10 +217,12 @@ def _run_summary(cfg: dict, result: dict, trainer: Trainer, timing: dict, resume
             "exact": all(r["exact"] for r in trainer.resumes), "resumes": trainer.resumes}
 
 
-def _model_and_optimizer(cfg: dict, num_classes: int, warmup_steps: int, device: torch.device, distributed: bool, say):
+def _model_and_optimizer(cfg: dict, num_classes: int, warmup_steps: int, device: torch.device, distributed: bool, say,
+                         resuming: bool = False):
     """(model, what the steps run (DDP's wrapper under torchrun), optimizer, epoch schedule,
-    the AMP grad scaler or None)."""
-    model = build_model_from_config(cfg, num_classes, warmup_steps).to(device)
+    the AMP grad scaler or None). A resume builds the --weights model without reading the
+    weights file (it may be gone): the checkpoint restores every tensor right after."""
+    model = build_model_from_config(cfg, num_classes, warmup_steps, read_weights=not resuming).to(device)
     optimizer, epoch_scheduler = build_optimizer(cfg, model)
     use_amp = bool(cfg.get("amp")) and device.type == "cuda"
     if cfg.get("amp") and not use_amp:

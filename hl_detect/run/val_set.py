@@ -41,11 +41,26 @@ def file_options(cfg: dict, which: str, ann_file: Optional[str], img_dir: Option
                           f"and this run's data is of kind {kind!r}",
                           hint="these flags are for runs trained with data.kind coco or rpc (--dataset rpc)")
     for key, value in given.items():
-        exists = Path(value).is_file() if key == "ann_file" else Path(value).is_dir()
-        if not exists:
-            what = "annotation file (COCO/RPC JSON)" if key == "ann_file" else "image folder"
-            raise MissingFileError(f"{flags[key]} {value}: no such {what}")
+        _check_exists(flags[key], key, value)
     return given
+
+
+def _check_exists(flag: str, key: str, value: str) -> None:
+    exists = Path(value).is_file() if key == "ann_file" else Path(value).is_dir()
+    if not exists:
+        what = "annotation file (COCO/RPC JSON)" if key == "ann_file" else "image folder"
+        raise MissingFileError(f"{flag} {value}: no such {what}")
+
+
+def check_given_files(opts) -> None:
+    """--ann-file, --img-dir, --val-ann-file, --val-img-dir exist: checked before the model
+    loads (file_options needs the run's config for the rest), so a typo fails at once, and
+    not behind a checkpoint that takes a while to load or cannot be read at all."""
+    for prefix in ("", "val_"):
+        for key in ("ann_file", "img_dir"):
+            value = getattr(opts, prefix + key, None)
+            if value:
+                _check_exists(f"--{prefix.replace('_', '-')}{key.replace('_', '-')}", key, value)
 
 
 def val_set(cfg: dict, opts, split: str) -> Optional[ValSet]:

@@ -88,12 +88,8 @@ def run_side_by_side(jobs: list[Job], parallel: int, env: Optional[dict] = None,
                         raise _Stop(deferred[0])
                 proc = finished.get()  # blocks until some run ends (or a signal stops the study)
                 job = running.pop(proc)
-                if proc.returncode:
+                if _say_end(job, proc, say):
                     failed.append(job.name)
-                    see = f"{job.also_see} and {job.log}" if job.also_see else f"{job.log}"
-                    say(f"{job.name}: FAILED (exit {proc.returncode}, see {see})")
-                else:
-                    say(f"{job.name}: done")
         except _Stop as stop:
             _stop_all(running, say)
             raise SystemExit(128 + stop.signum) from None
@@ -103,16 +99,35 @@ def run_side_by_side(jobs: list[Job], parallel: int, env: Optional[dict] = None,
     return failed
 
 
+def _say_end(job: Job, proc: subprocess.Popen, say: Callable[[str], None]) -> bool:
+    """Say how ``job`` ended on its own, done or FAILED; True when it failed."""
+    if proc.returncode:
+        see = f"{job.also_see} and {job.log}" if job.also_see else f"{job.log}"
+        say(f"{job.name}: FAILED (exit {proc.returncode}, see {see})")
+        return True
+    say(f"{job.name}: done")
+    return False
+
+
 def _stop_all(running: dict, say: Callable[[str], None]) -> None:
     """SIGTERM to every running child, then wait for each to write its checkpoint and exit.
     (Children in the terminal's process group got a Ctrl-C themselves too; the trainer takes
     a repeated stop signal as the same request.) Another Ctrl-C leaves without waiting: the
-    children still stop at their next step and save on their own."""
+    children still stop at their next step and save on their own.
+
+    A child that had ended before the stop (its end not yet taken from the queue) was not
+    stopped, and one that exits 0 had finished its training: both are said as ended on their
+    own (done, or FAILED), so a finished run is not reported as one to resume."""
     try:
+        ended = {proc for proc in running if proc.poll() is not None}
         for proc in running:
-            proc.terminate()
+            if proc not in ended:
+                proc.terminate()
         for proc, job in running.items():
             proc.wait()
-            say(f"{job.name}: stopped (exit {proc.returncode}); the same command resumes it")
+            if proc in ended or proc.returncode == 0:
+                _say_end(job, proc, say)
+            else:
+                say(f"{job.name}: stopped (exit {proc.returncode}); the same command resumes it")
     except _Stop:
         say("not waiting for the runs to stop; each still saves its checkpoint at its next step")

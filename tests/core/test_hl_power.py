@@ -1,6 +1,5 @@
 """The penalty's power (eq. 17 squares, the authors' code is quartic): values against a slow
 loop, the hand-written backward against autograd, the dead zone's comparison, the module option."""
-import math
 
 import pytest
 import torch
@@ -8,12 +7,12 @@ import torch
 from hl_detect import HypersphereLoss
 from hl_detect.losses.hypersphere_functional import hypersphere_penalty
 
+from penalty_problems import random_problem, slow_sum
+
 
 def problem(seed=0, rows=30, dim=7, classes=4):
     g = torch.Generator().manual_seed(seed)
-    features = torch.randn(rows, dim, generator=g, dtype=torch.float64) * 3
-    labels = torch.randint(0, classes + 1, (rows,), generator=g)
-    centers = torch.randn(classes, dim, generator=g, dtype=torch.float64) * 3
+    features, labels, centers = random_problem(g, rows, dim, classes, torch.float64)
     # a third of the RoIs close to their own center, so a dead zone of a few units catches some
     near = torch.arange(rows) % 3 == 0
     own = centers[(labels - 1).clamp(min=0)]
@@ -23,14 +22,7 @@ def problem(seed=0, rows=30, dim=7, classes=4):
 
 def slow_penalty(features, labels, centers, dead_zone, weight, power, normalize_by):
     """Python loop from the formulas: lambda/(2m) sum 1(beyond dead zone) dist^power."""
-    total, fg = 0.0, 0
-    for f, y in zip(features.tolist(), labels.tolist()):
-        if y < 1:
-            continue
-        fg += 1
-        dist = math.sqrt(sum((a - b) ** 2 for a, b in zip(f, centers[y - 1].tolist())))
-        beyond = dist > dead_zone if power == 4 else dist >= dead_zone
-        total += dist**power if beyond else 0.0
+    total, fg = slow_sum(features, labels, centers, dead_zone, power)
     m = features.numel() if normalize_by == "elements" else max(fg, 1)
     return weight * total / (2 * m)
 

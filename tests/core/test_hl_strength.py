@@ -1,6 +1,5 @@
 """HL's strength: the two normalizations, the authors' detection loss, the grad-ratio diagnostic, cosface+hl."""
 import copy
-import math
 
 import pytest
 import torch
@@ -11,28 +10,13 @@ from hl_detect import HypersphereLoss, convert_to_hypersphere
 from hl_detect.losses import AuthorsCodeHypersphereLoss, ComposedLoss, build_classification_loss, hypersphere_penalty
 from hl_detect.roi_heads import extra_to_ce_grad_ratio
 
+from penalty_problems import random_problem, slow_sum
 from test_roi_heads import mobilenet, run_train
 from tiny_detectors import make_batch
 
 
 def problem(seed=0, rows=24, dim=6, classes=4):
-    g = torch.Generator().manual_seed(seed)
-    features = torch.randn(rows, dim, generator=g) * 3
-    labels = torch.randint(0, classes + 1, (rows,), generator=g)
-    centers = torch.randn(classes, dim, generator=g) * 3
-    return features, labels, centers
-
-
-def slow_sum(features, labels, centers, dead_zone):
-    """sum over foreground RoIs of [1(dist >= eps a) dist]^2, and the foreground count."""
-    total, m = 0.0, 0
-    for f, y in zip(features.tolist(), labels.tolist()):
-        if y < 1:
-            continue
-        m += 1
-        dist = math.sqrt(sum((a - b) ** 2 for a, b in zip(f, centers[y - 1].tolist())))
-        total += dist**2 if dist >= dead_zone else 0.0
-    return total, m
+    return random_problem(torch.Generator().manual_seed(seed), rows, dim, classes)
 
 
 @pytest.mark.parametrize("dead_zone", [0.0, 4.0])

@@ -137,3 +137,34 @@ def test_a_stop_signal_while_a_child_starts_still_stops_that_child(tmp_path, mon
     assert stopped.value.code == 128 + signal.SIGTERM
     assert (tmp_path / "r.saved").read_text() == str(int(signal.SIGTERM))
     assert f"r: stopped (exit {128 + signal.SIGTERM}); the same command resumes it" in said
+
+
+def test_runs_that_ended_before_the_stop_are_done_or_failed_not_stopped(tmp_path, monkeypatch):
+    """The stop arrives after two runs ended but before the scheduler took their ends from its
+    queue: the one that finished is "done", the one that failed "FAILED"; only the run still
+    training is "stopped" (and to be resumed)."""
+    import hl_detect.studies.parallel_runs as parallel_runs
+
+    real_report, ended, lock = parallel_runs._wait_then_report, [], threading.Lock()
+
+    def stop_before_reporting(proc, finished):
+        if proc.args[2] == STOPPABLE:
+            return real_report(proc, finished)
+        proc.wait()  # "quick" or "bad": ended, and held back from the scheduler's queue
+        with lock:
+            ended.append(proc)
+            if len(ended) < 2:
+                return
+        while not (tmp_path / "r.started").exists():
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(parallel_runs, "_wait_then_report", stop_before_reporting)
+    jobs = [job(tmp_path, "quick", "pass"), job(tmp_path, "bad", "import sys; sys.exit(3)"),
+            job(tmp_path, "r", STOPPABLE, tmp_path / "r.started", tmp_path / "r.saved")]
+    said = []
+    with pytest.raises(SystemExit) as stopped:
+        run_side_by_side(jobs, parallel=3, say=said.append)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert said[3:] == ["quick: done", f"bad: FAILED (exit 3, see {tmp_path / 'bad' / 'train.log'})",
+                        f"r: stopped (exit {128 + signal.SIGTERM}); the same command resumes it"]

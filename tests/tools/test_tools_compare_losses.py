@@ -93,3 +93,24 @@ def test_single_seed_flag_is_refused_with_the_one_to_use(tool, tmp_path):
         tool.main(args)
     assert "compare_losses takes --seeds K [K ...], not --seed: --seeds 3 for that one seed" in str(refused.value.code)
     assert not (tmp_path / "cmp").exists()  # refused before anything ran or was written
+
+
+def test_runs_that_resume_need_no_weights_file(tool, tmp_path):
+    """A study started with --weights goes on after the file moved: its interrupted runs resume
+    from their checkpoints (train_det.py builds them without the file); a run not yet started
+    still needs it, and says so before anything trains."""
+    from hl_detect.errors import MissingFileError
+    from stock_weights import STOCK
+
+    moved = tmp_path / "moved" / "detector.pth"
+    args = tool.get_args_parser().parse_args(["--losses", "softmax", "--seeds", "0", "1", "--model", STOCK,
+                                              "--weights", str(moved), "--data-root", str(tmp_path / "data")])
+    arms = [tool.parse_arm("softmax")]
+    for seed in (0, 1):
+        run = tool.run_folder(tmp_path / "cmp", arms[0], seed)
+        run.mkdir(parents=True)
+        (run / "checkpoint.pt").write_bytes(b"")  # interrupted: pending_jobs only asks whether it is there
+    assert [seed for _, seed, _ in tool.pending_jobs(args, arms, tmp_path / "cmp")] == [0, 1]
+    (tool.run_folder(tmp_path / "cmp", arms[0], 1) / "checkpoint.pt").unlink()
+    with pytest.raises(MissingFileError, match=f"--weights {moved}: no such file"):
+        tool.pending_jobs(args, arms, tmp_path / "cmp")

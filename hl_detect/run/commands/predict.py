@@ -158,7 +158,7 @@ def _write_outputs(args, base: Path, path, name, image, prediction, categories, 
 
 
 def main(args: argparse.Namespace) -> list[dict]:
-    from ...checkout.count_table import CountTable
+    from ...checkout.count_table import CountTable, check_table_path
     from ...checkout.products import till_categories
     from ...checkout.receipt import format_receipt
     from ...checkout.settings import check_unit_interval, checkout_settings
@@ -172,6 +172,8 @@ def main(args: argparse.Namespace) -> list[dict]:
     images = list_images(args.inputs, args.recursive)  # a mistyped path fails before the model loads
     names = output_names(images, PER_IMAGE, reserved=[SUMMARY])
     image_ids = coco_image_ids(args, images, names)  # so is a results path or an annotation file that cannot work
+    if args.csv:
+        check_table_path(args.csv)  # and a --csv path that cannot be written
     device = select_device(args.device)
     model, cfg, stored = load_run(args.checkpoint, device)
     categories = till_categories(stored)

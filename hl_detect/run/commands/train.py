@@ -58,7 +58,7 @@ def main(args: argparse.Namespace) -> dict:
         # been edited since); flags and --set still apply, and run_training checks them
         cfg = resumed_config(args)
     else:
-        cfg = config_from_args(args)
+        cfg = config_from_args(args, resuming=bool(args.resume))
     if args.output_dir:
         cfg["output_dir"] = args.output_dir
     elif args.resume:
@@ -79,11 +79,11 @@ def resumed_config(args: argparse.Namespace) -> dict:
     saved = read_resume_source(args.resume)["config"]
     if not saved:
         fallback = run_dir_of(args.resume) / "config.yaml"
-        return config_from_args(args, [fallback] if fallback.is_file() else None)
+        return config_from_args(args, [fallback] if fallback.is_file() else None, resuming=True)
     with tempfile.TemporaryDirectory() as folder:  # through the same loader as any config file
         path = Path(folder) / "checkpoint_config.yaml"
         path.write_text(yaml.safe_dump(saved, sort_keys=False))
-        return config_from_args(args, [path])
+        return config_from_args(args, [path], resuming=True)
 
 
 def cli(argv=None) -> None:
