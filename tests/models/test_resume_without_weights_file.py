@@ -47,3 +47,19 @@ def test_a_resume_needs_no_weights_file(tiny_data, tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["step"] == 2
     assert metrics["resumes"] == [{"step": 1, "exact": True, "reasons": []}]
+
+
+def test_evaluation_rebuilds_the_trained_architecture_without_the_file(tiny_data, tmp_path):
+    """load_run (eval_det, predict, export) builds a --weights run as it trained: frozen
+    BatchNorm (and the weights' eps), not the plain BatchNorm of a build without weights."""
+    from hl_detect.run.load import load_run
+
+    weights, run = tmp_path / "detector.pth", tmp_path / "run"
+    save_plain_weights(weights)
+    cli(tiny_args(tiny_data, run, "--model", STOCK, *SMALL, *ONE_STEP, "--weights", str(weights), "--epochs", "1"))
+    weights.unlink()
+    model, cfg, _ = load_run(run, torch.device("cpu"))
+    norms = [m for m in model.modules() if isinstance(m, (FrozenBatchNorm2d, torch.nn.BatchNorm2d))]
+    assert norms and all(isinstance(m, FrozenBatchNorm2d) for m in norms)
+    trained = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)["model"]
+    assert model.state_dict().keys() == trained.keys()  # nothing missing, nothing extra

@@ -1,6 +1,6 @@
 """Train a torchvision detector with the hypersphere loss and report AP@0.5 / box accuracy.
 
-    python tools/train_det.py                          # the demo: embedded dataset, CPU, < 10 min
+    python tools/train_det.py                          # the demo: embedded dataset, CPU, about 5 min
     python tools/train_det.py --dataset voc0712        # Pascal VOC 07+12 -> VOC2007 test (Table VIII)
     python tools/train_det.py --dataset rpc --loss softmax --head c4
     torchrun --nproc_per_node=8 tools/train_det.py --dataset voc0712 --amp
