@@ -52,7 +52,9 @@ def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, 
     except ValueError as error:  # a loss hyperparameter out of range (losses check their own): a user error
         if not str(error).startswith("hypersphere loss:"):
             raise
-        raise ConfigError(f"loss_options.{cfg['loss']}: {error}",
+        from .loss_options_check import options_owner
+
+        raise ConfigError(f"loss_options.{options_owner(cfg, error)}: {error}",
                           hint="fix the value in the config or the --set override") from error
 
 

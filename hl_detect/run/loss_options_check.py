@@ -75,4 +75,24 @@ def _build_small(cfg: dict) -> None:
     try:
         build_classification_loss(cfg["loss"], num_classes=2, feature_dim=8, **loss_kwargs(cfg, warmup_steps=0))
     except (ValueError, TypeError) as error:
-        raise ConfigError(f"loss_options.{cfg['loss']}: {error}", hint=HINT) from None
+        raise ConfigError(f"loss_options.{options_owner(cfg, error)}: {error}", hint=HINT) from None
+
+
+def options_owner(cfg: dict, error: Exception) -> str:
+    """The loss_options key a loss's ``error`` is about: in a composed loss (``cosface+hl``)
+    the part that raises it when built alone with its own options (``hl``), since that is
+    where the user sets them; the loss's name when no single part does."""
+    from ..losses import build_classification_loss, loss_parts
+    from .load import loss_kwargs
+
+    parts = loss_parts(cfg["loss"])
+    if len(parts) == 1:
+        return cfg["loss"]
+    per_part = loss_kwargs(cfg, warmup_steps=0)
+    for name in parts:
+        try:
+            build_classification_loss(name, num_classes=2, feature_dim=8, **per_part[name])
+        except (ValueError, TypeError) as part_error:
+            if str(part_error) == str(error):
+                return name
+    return cfg["loss"]

@@ -68,6 +68,8 @@ def test_a_resume_uses_the_checkpoints_config_and_refuses_or_records_changes(tin
     run_tool("train_det.py", *tiny_args(tiny_data, run, "--epochs", "1", *quick))
     # config.yaml replaced after the run (another run's, an edit): the checkpoint's config counts
     edited = yaml.safe_load((run / "config.yaml").read_text())
+    trained_weight = edited["loss_options"]["hl"]["weight"]
+    assert trained_weight != 0.5
     edited["loss_options"]["hl"]["weight"] = 0.5
     (run / "config.yaml").write_text(yaml.safe_dump(edited))
 
@@ -82,7 +84,7 @@ def test_a_resume_uses_the_checkpoints_config_and_refuses_or_records_changes(tin
     assert "[resume] config change (allowed, not an exact resume): lr: 0.001 -> 0.0005" in allowed.stdout
     assert "lr=0.0005" in next(line for line in allowed.stdout.splitlines() if line.startswith("[epoch 1]"))
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["config"]["loss_options"]["hl"]["weight"] == 0.002  # the checkpoint's, not config.yaml's
+    assert metrics["config"]["loss_options"]["hl"]["weight"] == trained_weight  # the checkpoint's, not config.yaml's
     assert metrics["exact"] is False
     assert metrics["resumes"] == [{"step": 2, "exact": False, "reasons": ["config changed: lr: 0.001 -> 0.0005"]}]
 

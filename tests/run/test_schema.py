@@ -119,7 +119,7 @@ def test_a_split_section_may_hold_any_data_key_checked_as_one(tmp_path):
     (["loss_options.hl.weight=.nan"], "must be finite numbers"),
     (["loss_options.hl.phi=1"], "phi must be in [0, 1)"),
     (["loss=arcface", "loss_options.arcface.margin=4"], "loss_options.arcface: the angular margin must be in [0, pi)"),
-    (["loss=cosface+hl", "loss_options.hl.weight=-1"], "loss_options.cosface+hl: hypersphere loss: weight (lambda)"),
+    (["loss=cosface+hl", "loss_options.hl.weight=-1"], "loss_options.hl: hypersphere loss: weight (lambda)"),  # the part whose options are wrong
 ])
 def test_loss_options_are_checked_against_the_loss(overrides, message):
     with pytest.raises(ConfigError) as raised:
