@@ -8,7 +8,14 @@ real). A tray holds min..max products:
   the one that makes the median exemplar's longer side ``product_fraction`` of the tray's
   longer side), times a per-tray jitter (camera height) and a small per-product one; the
   exemplars' sizes relative to each other are kept, as one camera sees them;
-- rotation: any in-plane angle within +-``rotation`` degrees (products lie anyhow);
+- rotation: any in-plane angle within +-``rotation`` degrees (products lie anyhow), on top of
+  the angle the exemplar shows; ``align: upright`` first stands each product's long side
+  upright (its min-area rectangle, exemplar_pool.product_axes), undoing the turntable's
+  angle, and turns it upside down with probability ``upside_down`` (a mask does not say
+  which end is up), so ``rotation`` alone sets how the products lie: 180 for products
+  dropped anyhow (RPC), a few degrees for a checkout where they are set down upright. With
+  ``align: upright`` the camera scale comes from the products' own long sides, not from
+  their boxes (a box of a product turned by 45 degrees is up to 1.4 x longer);
 - position: of ``placement_tries`` random spots, the one that hides the fewest product
   pixels already on the tray (crowded trays still overlap);
 - a soft shadow (blurred alpha, offset along one light direction per tray), a colour gain /
@@ -35,6 +42,9 @@ from .rpc_level import rpc_level
 from .tray_backgrounds import KINDS as BACKGROUND_KINDS, generated_tray, photo_tray
 
 
+ALIGN_KINDS = ("none", "upright")
+
+
 @dataclass(frozen=True)
 class TrayConfig:
     min_products: int = 3
@@ -52,6 +62,8 @@ class TrayConfig:
     blur: float = 0.3                    # probability of a slight Gaussian blur of the tray
     noise: float = 2.0                   # sensor noise, grey levels (std)
     background: str = "textured"         # generated trays (no --backgrounds): plain | textured
+    align: str = "none"                  # none: keep the exemplar's angle | upright: long side vertical first
+    upside_down: float = 0.5             # with align upright: probability of a 180-degree turn
 
     def __post_init__(self):
         size = self.tray_size
@@ -67,6 +79,10 @@ class TrayConfig:
             problems.append(f"max_occluded {self.max_occluded} must be a fraction in [0, 1]")
         if self.background not in BACKGROUND_KINDS:
             problems.append(f"background {self.background!r} must be one of {BACKGROUND_KINDS}")
+        if self.align not in ALIGN_KINDS:
+            problems.append(f"align {self.align!r} must be one of {ALIGN_KINDS}")
+        if not 0 <= self.upside_down <= 1:
+            problems.append(f"upside_down {self.upside_down} must be a probability in [0, 1]")
         if self.camera_scale is not None and self.camera_scale <= 0:
             problems.append(f"camera_scale {self.camera_scale} must be > 0")
         if problems:
@@ -121,14 +137,16 @@ def _place(premult: np.ndarray, alpha: np.ndarray, f: float, angle: float):
 
 def compose_tray(rng: np.random.Generator, pool, config: TrayConfig, backgrounds=(), first: int | None = None) -> Tray:
     """A tray of products drawn from `pool` (ExemplarPool or anything with len(), sprite(k) and
-    median_long_side()); `first`: the pool index of the first product (the on-the-fly
+    median_long_side(aligned=False)); `first`: the pool index of the first product (the on-the-fly
     dataset's anchor), the others are drawn uniformly."""
     h, w = config.tray_size
     if backgrounds:
         tray = photo_tray(rng, backgrounds[int(rng.integers(len(backgrounds)))], h, w)
     else:
         tray = generated_tray(rng, h, w, config.background)
-    camera = config.camera_scale or config.product_fraction * max(h, w) / max(1.0, pool.median_long_side())
+    upright = config.align == "upright"
+    median = pool.median_long_side(aligned=True) if upright else pool.median_long_side()
+    camera = config.camera_scale or config.product_fraction * max(h, w) / max(1.0, median)
     camera *= rng.uniform(*config.scale_jitter)
     light = rng.uniform(0, 2 * np.pi)
     owner = np.full((h, w), -1, np.int16)
@@ -139,7 +157,10 @@ def compose_tray(rng: np.random.Generator, pool, config: TrayConfig, backgrounds
         a0 = sprite.rgba[..., 3].astype(np.float32) / 255
         premult = sprite.rgba[..., :3].astype(np.float32) * a0[..., None]
         f = camera / sprite.scale * (1 + rng.uniform(-config.product_jitter, config.product_jitter))
-        premult, alpha = _place(premult, a0, f, rng.uniform(-config.rotation, config.rotation))
+        angle = rng.uniform(-config.rotation, config.rotation)
+        if upright:
+            angle += sprite.upright_angle + (180.0 if rng.random() < config.upside_down else 0.0)
+        premult, alpha = _place(premult, a0, f, angle)
         fit = min(1.0, 0.95 * h / alpha.shape[0], 0.95 * w / alpha.shape[1])
         if fit < 1:  # a product larger than the tray: the camera sees it whole, smaller
             premult, alpha = _place(premult, alpha, fit, 0.0)
