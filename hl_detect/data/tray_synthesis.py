@@ -99,7 +99,12 @@ class TrayConfig:
         return cls(**options)
 
     def as_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The settings (a tray writer's manifest); align and upside_down only when align is on,
+        so a folder written before they existed still matches its own settings."""
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        if out["align"] == "none":
+            del out["align"], out["upside_down"]
+        return out
 
 
 @dataclass
