@@ -18,6 +18,11 @@ real). A tray holds min..max products:
   their boxes (a box of a product turned by 45 degrees is up to 1.4 x longer);
 - position: of ``placement_tries`` random spots, the one that hides the fewest product
   pixels already on the tray (crowded trays still overlap);
+- sharpening: a cut-out is resampled twice (scaled to the camera distance, then rotated)
+  where a camera at that distance would have taken it once, and comes out softer than the
+  products on a real tray; ``sharpen`` > 0 applies an unsharp mask of that amount (radius
+  1 tray pixel) to the product's colours, inside its mask only (normalised blur: the tray
+  under the edge does not halo into it);
 - a soft shadow (blurred alpha, offset along one light direction per tray), a colour gain /
   offset per product, then sensor noise and, sometimes, a slight blur of the whole tray.
 
@@ -62,6 +67,7 @@ class TrayConfig:
     blur: float = 0.3                    # probability of a slight Gaussian blur of the tray
     noise: float = 2.0                   # sensor noise, grey levels (std)
     background: str = "textured"         # generated trays (no --backgrounds): plain | textured
+    sharpen: float = 0.0                 # unsharp-mask amount on each pasted product (0: none)
     align: str = "none"                  # none: keep the exemplar's angle | upright: long side vertical first
     upside_down: float = 0.5             # with align upright: probability of a 180-degree turn
 
@@ -83,6 +89,8 @@ class TrayConfig:
             problems.append(f"align {self.align!r} must be one of {ALIGN_KINDS}")
         if not 0 <= self.upside_down <= 1:
             problems.append(f"upside_down {self.upside_down} must be a probability in [0, 1]")
+        if self.sharpen < 0:
+            problems.append(f"sharpen {self.sharpen} must be >= 0")
         if self.camera_scale is not None and self.camera_scale <= 0:
             problems.append(f"camera_scale {self.camera_scale} must be > 0")
         if problems:
@@ -169,6 +177,8 @@ def compose_tray(rng: np.random.Generator, pool, config: TrayConfig, backgrounds
         fit = min(1.0, 0.95 * h / alpha.shape[0], 0.95 * w / alpha.shape[1])
         if fit < 1:  # a product larger than the tray: the camera sees it whole, smaller
             premult, alpha = _place(premult, alpha, fit, 0.0)
+        if config.sharpen > 0:
+            premult = _sharpen(premult, alpha, config.sharpen)
         gain = 1 + rng.uniform(-config.colour_jitter, config.colour_jitter)
         offset = rng.uniform(-20, 20) * config.colour_jitter
         premult = np.clip(premult * gain + offset * alpha[..., None], 0, 255 * alpha[..., None])
@@ -191,6 +201,17 @@ def compose_tray(rng: np.random.Generator, pool, config: TrayConfig, backgrounds
     if config.noise > 0:
         tray = tray + rng.normal(0, config.noise, size=(h, w, 1)).astype(np.float32)
     return _labels(np.uint8(np.clip(np.rint(tray), 0, 255)), owner, pasted, full_areas, config.max_occluded)
+
+
+def _sharpen(premult: np.ndarray, alpha: np.ndarray, amount: float, sigma: float = 1.0) -> np.ndarray:
+    """Unsharp mask of the product's own colours: colour + amount x (colour - its blur), the
+    blur a normalised one (premultiplied blur / alpha blur) so only product pixels enter it."""
+    a = alpha[..., None]
+    inside = a > 1e-3
+    colour = np.where(inside, premult / np.maximum(a, 1e-3), 0)
+    blurred = cv2.GaussianBlur(premult, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(alpha, (0, 0), sigma)[..., None], 1e-3)
+    sharp = np.clip(colour + amount * (colour - blurred), 0, 255)
+    return np.where(inside, sharp * a, 0).astype(np.float32)
 
 
 def _cast_shadow(tray: np.ndarray, alpha: np.ndarray, x: int, y: int, strength: float, light: float) -> None:

@@ -105,3 +105,37 @@ def test_bad_align_settings_are_config_errors():
     with pytest.raises(ConfigError, match="upside_down"):
         TrayConfig(upside_down=1.5)
     assert TrayConfig.from_options({"align": "upright"}).align == "upright"
+
+
+def two_tone_sprite(h=30, w=40, soft=True) -> Sprite:
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[:, : w // 2, :3], rgba[:, w // 2:, :3] = (40, 60, 200), (230, 200, 60)
+    if soft:  # the edge between the halves softened, as resampling leaves it
+        rgba[..., :3] = cv2.GaussianBlur(rgba[..., :3], (0, 0), 1.5)
+    return Sprite(rgba, 1, 1, 1.0, 0.0, float(w))
+
+
+def test_sharpen_restores_edges_inside_the_product_only():
+    pool = OnePool(two_tone_sprite())
+    soft = compose_tray(np.random.default_rng(5), pool, TrayConfig(**EXACT))
+    sharp = compose_tray(np.random.default_rng(5), pool, TrayConfig(sharpen=2.0, **EXACT))
+    np.testing.assert_array_equal(soft.boxes, sharp.boxes)  # no extra draws: the same tray
+    x0, y0, x1, y1 = (int(v) for v in soft.boxes[0])
+    outside = np.ones(soft.image.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    np.testing.assert_array_equal(soft.image[outside], sharp.image[outside])
+    row = (y0 + y1) // 2
+    step = lambda im: np.abs(np.diff(im[row, x0:x1].astype(int), axis=0)).sum(axis=1).max()
+    assert step(sharp.image) > 1.25 * step(soft.image)  # the steepest step inside the product
+
+
+def test_sharpen_leaves_a_flat_product_flat():
+    sprite = two_tone_sprite(soft=False)
+    sprite.rgba[..., :3] = (120, 40, 170)  # one colour: nothing to sharpen, and no halo at its edge
+    pool = OnePool(sprite)
+    plain = compose_tray(np.random.default_rng(2), pool, TrayConfig(**EXACT))
+    sharp = compose_tray(np.random.default_rng(2), pool, TrayConfig(sharpen=3.0, **EXACT))
+    assert np.abs(plain.image.astype(int) - sharp.image.astype(int)).max() <= 1
+    with pytest.raises(ConfigError, match="sharpen"):
+        TrayConfig(sharpen=-1)
