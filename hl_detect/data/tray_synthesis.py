@@ -108,10 +108,13 @@ class TrayConfig:
 
     def as_dict(self) -> dict:
         """The settings (a tray writer's manifest); align and upside_down only when align is on,
-        so a folder written before they existed still matches its own settings."""
+        sharpen only when on, so a folder written before they existed still matches its own
+        settings."""
         out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
         if out["align"] == "none":
             del out["align"], out["upside_down"]
+        if out["sharpen"] == 0:
+            del out["sharpen"]
         return out
 
 

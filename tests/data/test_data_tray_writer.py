@@ -123,11 +123,11 @@ def test_copy_paste_turns_the_training_split_into_trays(exemplars):
 def test_align_settings_reach_the_trays_and_the_manifest(exemplars, tmp_path):
     synthesize(exemplars, tmp_path / "plain")
     config = json.loads((tmp_path / "plain" / "manifest.json").read_text())["config"]
-    assert "align" not in config and "upside_down" not in config  # align off: the manifest as before
+    assert not {"align", "upside_down", "sharpen"} & set(config)  # all off: the manifest as before
     synthesize(exemplars, tmp_path / "up", "--align", "upright", "--rotation", "10", "--upside-down", "0.25",
-               "--placement-tries", "9")
+               "--placement-tries", "9", "--sharpen", "1.5")
     config = json.loads((tmp_path / "up" / "manifest.json").read_text())["config"]
-    assert (config["align"], config["rotation"], config["upside_down"], config["placement_tries"]) == (
-        "upright", 10.0, 0.25, 9)
+    assert (config["align"], config["rotation"], config["upside_down"], config["placement_tries"],
+            config["sharpen"]) == ("upright", 10.0, 0.25, 9, 1.5)
     assert all_bytes(tmp_path / "up" / "train2019") != all_bytes(tmp_path / "plain" / "train2019")
     assert len(build_dataset("rpc", tmp_path / "up", "train", train=False)) == 6
