@@ -16,6 +16,9 @@ real). A tray holds min..max products:
   dropped anyhow (RPC), a few degrees for a checkout where they are set down upright. With
   ``align: upright`` the camera scale comes from the products' own long sides, not from
   their boxes (a box of a product turned by 45 degrees is up to 1.4 x longer);
+- size: ``tray_size`` (H, W), or one of it and ``extra_tray_sizes`` drawn per tray at equal
+  odds (a camera, or several, that deliver more than one image size; the products' pixel
+  scale stays the same, from the longer side);
 - position: of ``placement_tries`` random spots, the one that hides the fewest product
   pixels already on the tray (crowded trays still overlap);
 - sharpening: a cut-out is resampled twice (scaled to the camera distance, then rotated)
@@ -70,17 +73,22 @@ class TrayConfig:
     sharpen: float = 0.0                 # unsharp-mask amount on each pasted product (0: none)
     align: str = "none"                  # none: keep the exemplar's angle | upright: long side vertical first
     upside_down: float = 0.5             # with align upright: probability of a 180-degree turn
+    extra_tray_sizes: tuple = ()         # more (H, W) a camera delivers; each tray draws one of all sizes
 
     def __post_init__(self):
         size = self.tray_size
         size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(v) for v in size)
         object.__setattr__(self, "tray_size", size)
+        extra = tuple(tuple(int(v) for v in ((e, e) if isinstance(e, (int, float)) else e)) for e in self.extra_tray_sizes)
+        object.__setattr__(self, "extra_tray_sizes", extra)
         object.__setattr__(self, "scale_jitter", tuple(float(v) for v in self.scale_jitter))
         problems = []
         if not 1 <= self.min_products <= self.max_products:
             problems.append(f"min_products {self.min_products} / max_products {self.max_products} need 1 <= min <= max")
         if len(size) != 2 or min(size) < 16:
             problems.append(f"tray_size {self.tray_size} must be (H, W) of at least 16 pixels")
+        if any(len(e) != 2 or min(e) < 16 for e in extra):
+            problems.append(f"extra_tray_sizes {self.extra_tray_sizes} must be (H, W) pairs of at least 16 pixels")
         if not 0 <= self.max_occluded <= 1:
             problems.append(f"max_occluded {self.max_occluded} must be a fraction in [0, 1]")
         if self.background not in BACKGROUND_KINDS:
@@ -106,15 +114,23 @@ class TrayConfig:
                 raise ConfigError(f"tray synthesis has no option {key!r}; {did_you_mean(key, names, 'options')}")
         return cls(**options)
 
+    def sizes(self) -> list:
+        """Every (H, W) a tray may have: tray_size, then extra_tray_sizes."""
+        return [self.tray_size, *self.extra_tray_sizes]
+
     def as_dict(self) -> dict:
         """The settings (a tray writer's manifest); align and upside_down only when align is on,
-        sharpen only when on, so a folder written before they existed still matches its own
+        sharpen and extra_tray_sizes only when on, so a folder written before they existed still matches its own
         settings."""
         out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
         if out["align"] == "none":
             del out["align"], out["upside_down"]
         if out["sharpen"] == 0:
             del out["sharpen"]
+        if not out["extra_tray_sizes"]:
+            del out["extra_tray_sizes"]
+        else:
+            out["extra_tray_sizes"] = [list(e) for e in out["extra_tray_sizes"]]
         return out
 
 
@@ -155,7 +171,8 @@ def compose_tray(rng: np.random.Generator, pool, config: TrayConfig, backgrounds
     """A tray of products drawn from `pool` (ExemplarPool or anything with len(), sprite(k) and
     median_long_side(aligned=False)); `first`: the pool index of the first product (the on-the-fly
     dataset's anchor), the others are drawn uniformly."""
-    h, w = config.tray_size
+    sizes = config.sizes()
+    h, w = sizes[int(rng.integers(len(sizes)))] if len(sizes) > 1 else sizes[0]
     if backgrounds:
         tray = photo_tray(rng, backgrounds[int(rng.integers(len(backgrounds)))], h, w)
     else:

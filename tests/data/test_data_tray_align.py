@@ -139,3 +139,15 @@ def test_sharpen_leaves_a_flat_product_flat():
     assert np.abs(plain.image.astype(int) - sharp.image.astype(int)).max() <= 1
     with pytest.raises(ConfigError, match="sharpen"):
         TrayConfig(sharpen=-1)
+
+
+def test_extra_tray_sizes_are_drawn_per_tray():
+    pool = OnePool(two_tone_sprite())
+    config = TrayConfig(**{**EXACT, "tray_size": (60, 80)}, extra_tray_sizes=[(80, 80), 50])
+    assert config.sizes() == [(60, 80), (80, 80), (50, 50)]
+    shapes = {compose_tray(np.random.default_rng(s), pool, config).image.shape[:2] for s in range(30)}
+    assert shapes == {(60, 80), (80, 80), (50, 50)}
+    assert "extra_tray_sizes" not in TrayConfig().as_dict()
+    assert config.as_dict()["extra_tray_sizes"] == [[80, 80], [50, 50]]
+    with pytest.raises(ConfigError, match="extra_tray_sizes"):
+        TrayConfig(extra_tray_sizes=[(10, 80)])
