@@ -14,6 +14,7 @@ a reseed, tray i draws from [i]: the same tray every time.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from .exemplar_pool import ExemplarPool, entries_of
 from .tray_synthesis import TrayConfig, compose_tray
 
 _STREAM = 27  # the tray's own stream beside the augmentation's (same sample seed)
+_SIZE_STREAM = 28  # with extra_tray_sizes: which size sample i's trays have
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
@@ -58,17 +60,24 @@ class CopyPasteTrays(DetectionDataset):
                          f"{exemplars.source} (copy-paste trays)", categories=exemplars.categories,
                          num_listed=exemplars.num_listed, max_image_pixels=exemplars.max_image_pixels)
 
+    def size_of(self, i: int) -> tuple[int, int]:
+        """Sample i's tray size: fixed per index (a sampler may group by it), drawn from
+        [i, _SIZE_STREAM] so it does not follow the anchor's class."""
+        sizes = self.config.sizes()
+        return sizes[int(np.random.default_rng([i, _SIZE_STREAM]).integers(len(sizes)))] if len(sizes) > 1 else sizes[0]
+
     def get_height_and_width(self, i: int) -> tuple[int, int]:
-        return self.config.tray_size
+        return self.size_of(i)
 
     def aspect_ratios(self) -> list[float]:
-        h, w = self.config.tray_size
-        return [w / h] * len(self)
+        return [w / h for h, w in (self.size_of(i) for i in range(len(self)))]
 
     def __getitem__(self, i: int):
         seed = self.transforms.seed
         rng = np.random.default_rng([i] if seed is None else [seed, _STREAM])
-        tray = compose_tray(rng, self.pool, self.config, self.backgrounds, first=self.anchor[i])
+        config = self.config if not self.config.extra_tray_sizes else replace(
+            self.config, tray_size=self.size_of(i), extra_tray_sizes=())
+        tray = compose_tray(rng, self.pool, config, self.backgrounds, first=self.anchor[i])
         return self.sample(tray.image, tray.boxes, tray.labels, np.zeros(len(tray.labels), bool),
                            self.records[i].image_id)
 

@@ -6,6 +6,12 @@ when it has one, else the background model or GrabCut). A sprite is RGBA: the ex
 own pixels inside its box, alpha 255 on the product. Large photos (RPC's are ~2000 px) are
 shrunk to `max_side` before cutting, and the sprite remembers by how much (`scale`), so the
 camera-distance scale of a tray stays in the exemplar's original pixels.
+
+A sprite also knows its product's own axes (``upright_angle``, ``long_side``): the minimum-area
+rectangle around the mask. A turntable shows a product at any in-plane angle; rotating the
+sprite by ``upright_angle`` (degrees, counter-clockwise as cv2.getRotationMatrix2D turns)
+stands the product's long side upright, so a tray can choose the products' orientation
+itself (tray_synthesis.TrayConfig.align) instead of inheriting the turntable's.
 """
 from __future__ import annotations
 
@@ -34,6 +40,26 @@ class Sprite:
     label: int
     category_id: object
     scale: float  # sprite pixels per original exemplar pixel
+    upright_angle: float = 0.0  # degrees to rotate (counter-clockwise) so the long side is vertical
+    long_side: float | None = None  # the product's own longer side (min-area rectangle), sprite pixels
+
+
+def product_axes(mask: np.ndarray) -> tuple[float, float]:
+    """(upright_angle, long side) of a product mask: the minimum-area rectangle around its
+    pixels; rotating by upright_angle (cv2.getRotationMatrix2D's sense) makes its long side
+    vertical. The rectangle's corners are read directly, so OpenCV's angle convention (which
+    changed in 4.5) does not matter; up and down stay unknown (an angle + 180 is as upright)."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 3:
+        return 0.0, float(max(mask.shape))
+    corners = cv2.boxPoints(cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32)))
+    e1, e2 = corners[1] - corners[0], corners[2] - corners[1]
+    long_edge = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
+    # the long edge's direction in image coordinates (y down) as a maths angle (y up)
+    theta = np.degrees(np.arctan2(-long_edge[1], long_edge[0]))
+    angle = 90.0 - theta  # rotating counter-clockwise by this brings it to the vertical
+    angle = (angle + 90.0) % 180.0 - 90.0  # the smaller of the two equivalent turns
+    return float(angle), float(max(np.hypot(*e1), np.hypot(*e2)) + 1)
 
 
 def _iou(a, b) -> float:
@@ -72,13 +98,29 @@ class ExemplarPool:
         self.max_image_pixels = max_image_pixels
         self._cache: OrderedDict[int, Sprite] = OrderedDict()
         self.cache_size = cache_size
+        self._aligned_median = None
 
     def __len__(self) -> int:
         return len(self.entries)
 
-    def median_long_side(self) -> float:
-        """Median longer box side, in original exemplar pixels (no image is read)."""
-        return float(np.median([max(e.box[2] - e.box[0], e.box[3] - e.box[1]) for e in self.entries]))
+    def median_long_side(self, aligned: bool = False, sample: int = 64) -> float:
+        """Median longer box side, in original exemplar pixels (no image is read).
+
+        ``aligned``: the median of the products' own longer sides instead (their min-area
+        rectangles, what an upright product shows), from up to ``sample`` evenly spaced
+        sprites (cut out once, then remembered): a box of a product the turntable turned by
+        45 degrees is up to 1.4 x its long side, which would make upright pasted products
+        too small."""
+        if not aligned:
+            return float(np.median([max(e.box[2] - e.box[0], e.box[3] - e.box[1]) for e in self.entries]))
+        if self._aligned_median is None:
+            picks = np.unique(np.linspace(0, len(self) - 1, min(sample, len(self))).round().astype(int))
+            sides = []
+            for k in picks:
+                s = self.sprite(int(k))
+                sides.append((s.long_side or max(s.rgba.shape[:2])) / s.scale)
+            self._aligned_median = float(np.median(sides))
+        return self._aligned_median
 
     def sprite(self, k: int) -> Sprite:
         if k in self._cache:
@@ -105,4 +147,5 @@ class ExemplarPool:
         ys, xs = np.nonzero(mask)
         y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
         rgba = np.dstack([image[y0:y1, x0:x1], np.where(mask[y0:y1, x0:x1], 255, 0).astype(np.uint8)])
-        return Sprite(np.ascontiguousarray(rgba), e.label, e.category_id, f)
+        angle, long_side = product_axes(mask[y0:y1, x0:x1])
+        return Sprite(np.ascontiguousarray(rgba), e.label, e.category_id, f, angle, long_side)

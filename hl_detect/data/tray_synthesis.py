@@ -8,9 +8,24 @@ real). A tray holds min..max products:
   the one that makes the median exemplar's longer side ``product_fraction`` of the tray's
   longer side), times a per-tray jitter (camera height) and a small per-product one; the
   exemplars' sizes relative to each other are kept, as one camera sees them;
-- rotation: any in-plane angle within +-``rotation`` degrees (products lie anyhow);
+- rotation: any in-plane angle within +-``rotation`` degrees (products lie anyhow), on top of
+  the angle the exemplar shows; ``align: upright`` first stands each product's long side
+  upright (its min-area rectangle, exemplar_pool.product_axes), undoing the turntable's
+  angle, and turns it upside down with probability ``upside_down`` (a mask does not say
+  which end is up), so ``rotation`` alone sets how the products lie: 180 for products
+  dropped anyhow (RPC), a few degrees for a checkout where they are set down upright. With
+  ``align: upright`` the camera scale comes from the products' own long sides, not from
+  their boxes (a box of a product turned by 45 degrees is up to 1.4 x longer);
+- size: ``tray_size`` (H, W), or one of it and ``extra_tray_sizes`` drawn per tray at equal
+  odds (a camera, or several, that deliver more than one image size; the products' pixel
+  scale stays the same, from the longer side);
 - position: of ``placement_tries`` random spots, the one that hides the fewest product
   pixels already on the tray (crowded trays still overlap);
+- sharpening: a cut-out is resampled twice (scaled to the camera distance, then rotated)
+  where a camera at that distance would have taken it once, and comes out softer than the
+  products on a real tray; ``sharpen`` > 0 applies an unsharp mask of that amount (radius
+  1 tray pixel) to the product's colours, inside its mask only (normalised blur: the tray
+  under the edge does not halo into it);
 - a soft shadow (blurred alpha, offset along one light direction per tray), a colour gain /
   offset per product, then sensor noise and, sometimes, a slight blur of the whole tray.
 
@@ -35,6 +50,9 @@ from .rpc_level import rpc_level
 from .tray_backgrounds import KINDS as BACKGROUND_KINDS, generated_tray, photo_tray
 
 
+ALIGN_KINDS = ("none", "upright")
+
+
 @dataclass(frozen=True)
 class TrayConfig:
     min_products: int = 3
@@ -52,21 +70,35 @@ class TrayConfig:
     blur: float = 0.3                    # probability of a slight Gaussian blur of the tray
     noise: float = 2.0                   # sensor noise, grey levels (std)
     background: str = "textured"         # generated trays (no --backgrounds): plain | textured
+    sharpen: float = 0.0                 # unsharp-mask amount on each pasted product (0: none)
+    align: str = "none"                  # none: keep the exemplar's angle | upright: long side vertical first
+    upside_down: float = 0.5             # with align upright: probability of a 180-degree turn
+    extra_tray_sizes: tuple = ()         # more (H, W) a camera delivers; each tray draws one of all sizes
 
     def __post_init__(self):
         size = self.tray_size
         size = (int(size), int(size)) if isinstance(size, (int, float)) else tuple(int(v) for v in size)
         object.__setattr__(self, "tray_size", size)
+        extra = tuple(tuple(int(v) for v in ((e, e) if isinstance(e, (int, float)) else e)) for e in self.extra_tray_sizes)
+        object.__setattr__(self, "extra_tray_sizes", extra)
         object.__setattr__(self, "scale_jitter", tuple(float(v) for v in self.scale_jitter))
         problems = []
         if not 1 <= self.min_products <= self.max_products:
             problems.append(f"min_products {self.min_products} / max_products {self.max_products} need 1 <= min <= max")
         if len(size) != 2 or min(size) < 16:
             problems.append(f"tray_size {self.tray_size} must be (H, W) of at least 16 pixels")
+        if any(len(e) != 2 or min(e) < 16 for e in extra):
+            problems.append(f"extra_tray_sizes {self.extra_tray_sizes} must be (H, W) pairs of at least 16 pixels")
         if not 0 <= self.max_occluded <= 1:
             problems.append(f"max_occluded {self.max_occluded} must be a fraction in [0, 1]")
         if self.background not in BACKGROUND_KINDS:
             problems.append(f"background {self.background!r} must be one of {BACKGROUND_KINDS}")
+        if self.align not in ALIGN_KINDS:
+            problems.append(f"align {self.align!r} must be one of {ALIGN_KINDS}")
+        if not 0 <= self.upside_down <= 1:
+            problems.append(f"upside_down {self.upside_down} must be a probability in [0, 1]")
+        if self.sharpen < 0:
+            problems.append(f"sharpen {self.sharpen} must be >= 0")
         if self.camera_scale is not None and self.camera_scale <= 0:
             problems.append(f"camera_scale {self.camera_scale} must be > 0")
         if problems:
@@ -82,8 +114,24 @@ class TrayConfig:
                 raise ConfigError(f"tray synthesis has no option {key!r}; {did_you_mean(key, names, 'options')}")
         return cls(**options)
 
+    def sizes(self) -> list:
+        """Every (H, W) a tray may have: tray_size, then extra_tray_sizes."""
+        return [self.tray_size, *self.extra_tray_sizes]
+
     def as_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """The settings (a tray writer's manifest); align and upside_down only when align is on,
+        sharpen and extra_tray_sizes only when on, so a folder written before they existed still matches its own
+        settings."""
+        out = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        if out["align"] == "none":
+            del out["align"], out["upside_down"]
+        if out["sharpen"] == 0:
+            del out["sharpen"]
+        if not out["extra_tray_sizes"]:
+            del out["extra_tray_sizes"]
+        else:
+            out["extra_tray_sizes"] = [list(e) for e in out["extra_tray_sizes"]]
+        return out
 
 
 @dataclass
@@ -121,14 +169,17 @@ def _place(premult: np.ndarray, alpha: np.ndarray, f: float, angle: float):
 
 def compose_tray(rng: np.random.Generator, pool, config: TrayConfig, backgrounds=(), first: int | None = None) -> Tray:
     """A tray of products drawn from `pool` (ExemplarPool or anything with len(), sprite(k) and
-    median_long_side()); `first`: the pool index of the first product (the on-the-fly
+    median_long_side(aligned=False)); `first`: the pool index of the first product (the on-the-fly
     dataset's anchor), the others are drawn uniformly."""
-    h, w = config.tray_size
+    sizes = config.sizes()
+    h, w = sizes[int(rng.integers(len(sizes)))] if len(sizes) > 1 else sizes[0]
     if backgrounds:
         tray = photo_tray(rng, backgrounds[int(rng.integers(len(backgrounds)))], h, w)
     else:
         tray = generated_tray(rng, h, w, config.background)
-    camera = config.camera_scale or config.product_fraction * max(h, w) / max(1.0, pool.median_long_side())
+    upright = config.align == "upright"
+    median = pool.median_long_side(aligned=True) if upright else pool.median_long_side()
+    camera = config.camera_scale or config.product_fraction * max(h, w) / max(1.0, median)
     camera *= rng.uniform(*config.scale_jitter)
     light = rng.uniform(0, 2 * np.pi)
     owner = np.full((h, w), -1, np.int16)
@@ -139,10 +190,15 @@ def compose_tray(rng: np.random.Generator, pool, config: TrayConfig, backgrounds
         a0 = sprite.rgba[..., 3].astype(np.float32) / 255
         premult = sprite.rgba[..., :3].astype(np.float32) * a0[..., None]
         f = camera / sprite.scale * (1 + rng.uniform(-config.product_jitter, config.product_jitter))
-        premult, alpha = _place(premult, a0, f, rng.uniform(-config.rotation, config.rotation))
+        angle = rng.uniform(-config.rotation, config.rotation)
+        if upright:
+            angle += sprite.upright_angle + (180.0 if rng.random() < config.upside_down else 0.0)
+        premult, alpha = _place(premult, a0, f, angle)
         fit = min(1.0, 0.95 * h / alpha.shape[0], 0.95 * w / alpha.shape[1])
         if fit < 1:  # a product larger than the tray: the camera sees it whole, smaller
             premult, alpha = _place(premult, alpha, fit, 0.0)
+        if config.sharpen > 0:
+            premult = _sharpen(premult, alpha, config.sharpen)
         gain = 1 + rng.uniform(-config.colour_jitter, config.colour_jitter)
         offset = rng.uniform(-20, 20) * config.colour_jitter
         premult = np.clip(premult * gain + offset * alpha[..., None], 0, 255 * alpha[..., None])
@@ -165,6 +221,17 @@ def compose_tray(rng: np.random.Generator, pool, config: TrayConfig, backgrounds
     if config.noise > 0:
         tray = tray + rng.normal(0, config.noise, size=(h, w, 1)).astype(np.float32)
     return _labels(np.uint8(np.clip(np.rint(tray), 0, 255)), owner, pasted, full_areas, config.max_occluded)
+
+
+def _sharpen(premult: np.ndarray, alpha: np.ndarray, amount: float, sigma: float = 1.0) -> np.ndarray:
+    """Unsharp mask of the product's own colours: colour + amount x (colour - its blur), the
+    blur a normalised one (premultiplied blur / alpha blur) so only product pixels enter it."""
+    a = alpha[..., None]
+    inside = a > 1e-3
+    colour = np.where(inside, premult / np.maximum(a, 1e-3), 0)
+    blurred = cv2.GaussianBlur(premult, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(alpha, (0, 0), sigma)[..., None], 1e-3)
+    sharp = np.clip(colour + amount * (colour - blurred), 0, 255)
+    return np.where(inside, sharp * a, 0).astype(np.float32)
 
 
 def _cast_shadow(tray: np.ndarray, alpha: np.ndarray, x: int, y: int, strength: float, light: float) -> None:

@@ -118,3 +118,36 @@ def test_copy_paste_turns_the_training_split_into_trays(exemplars):
     assert target["image_id"] == train.records[4].image_id and len(target["labels"]) >= 1
     assert set(target["labels"].tolist()) <= set(range(1, 7))
     assert np.array_equal(target["boxes"].numpy(), target2["boxes"].numpy())
+
+
+def test_align_settings_reach_the_trays_and_the_manifest(exemplars, tmp_path):
+    synthesize(exemplars, tmp_path / "plain")
+    config = json.loads((tmp_path / "plain" / "manifest.json").read_text())["config"]
+    assert not {"align", "upside_down", "sharpen"} & set(config)  # all off: the manifest as before
+    synthesize(exemplars, tmp_path / "up", "--align", "upright", "--rotation", "10", "--upside-down", "0.25",
+               "--placement-tries", "9", "--sharpen", "1.5")
+    config = json.loads((tmp_path / "up" / "manifest.json").read_text())["config"]
+    assert (config["align"], config["rotation"], config["upside_down"], config["placement_tries"],
+            config["sharpen"]) == ("upright", 10.0, 0.25, 9, 1.5)
+    assert all_bytes(tmp_path / "up" / "train2019") != all_bytes(tmp_path / "plain" / "train2019")
+    assert len(build_dataset("rpc", tmp_path / "up", "train", train=False)) == 6
+
+
+def test_copy_paste_with_extra_tray_sizes_keeps_each_samples_size(exemplars):
+    from hl_detect.run.config import dataset_config_path, load_config
+    from hl_detect.data import build_datasets
+    from hl_detect.engine.data_order import SeededSamples
+    cfg = load_config([dataset_config_path("demo_checkout_exemplars")],
+                      [f"data.root={exemplars.root}", "data.copy_paste=true", "seed=1",
+                       "data.copy_paste_options.extra_tray_sizes=[[288, 288]]"]
+                      + [f"data.options.{k}={v}" for k, v in SMALL.items()])
+    train, _ = build_datasets(cfg)
+    sizes = [train.get_height_and_width(i) for i in range(len(train))]
+    assert set(sizes) == {(216, 288), (288, 288)}
+    assert train.aspect_ratios() == [w / h for h, w in sizes]
+    samples = SeededSamples(train)
+    for i in range(len(train)):
+        image, _ = samples[(i, 5)]  # the split's resize: min side 216, max side 288
+        assert tuple(image.shape[1:]) == ((216, 288) if sizes[i] == (216, 288) else (216, 216))
+        again, _ = samples[(i, 6)]  # the same index in another epoch: the same size
+        assert again.shape == image.shape

@@ -52,6 +52,16 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                    help="tray pixels per exemplar pixel (default: from --product-fraction)")
     p.add_argument("--product-fraction", type=float, default=0.28,
                    help="the median exemplar's longer side as a fraction of the tray's longer side")
+    p.add_argument("--align", default="none", choices=["none", "upright"],
+                   help="upright: stand each cut-out's long side upright before --rotation (undo the turntable's angle)")
+    p.add_argument("--rotation", type=float, default=180.0,
+                   help="products turn by up to +- this many degrees (180: lying anyhow; a few: set down upright)")
+    p.add_argument("--upside-down", type=float, default=0.5,
+                   help="with --align upright: the probability of a 180-degree turn (which end is up is unknown)")
+    p.add_argument("--sharpen", type=float, default=0.0,
+                   help="unsharp-mask amount on each pasted product (a resampled cut-out is softer than its photo)")
+    p.add_argument("--placement-tries", type=int, default=5,
+                   help="random spots tried per product; the one hiding the fewest pasted pixels wins")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar (default: on a TTY)")
     add_debug_argument(p)
     return p
@@ -78,7 +88,9 @@ def main(args) -> int:
     size = args.tray_size if len(args.tray_size) == 2 else args.tray_size[0]
     config = TrayConfig(min_products=args.min_products, max_products=args.max_products, tray_size=size,
                         max_occluded=args.max_occluded, camera_scale=args.camera_scale,
-                        product_fraction=args.product_fraction, background=args.background)
+                        product_fraction=args.product_fraction, background=args.background,
+                        align=args.align, rotation=args.rotation, upside_down=args.upside_down,
+                        placement_tries=args.placement_tries, sharpen=args.sharpen)
     progress = args.progress and sys.stderr.isatty()
     counts = synthesize_checkout(exemplars, args.output, args.trays, args.seed, config,
                                  background_files(args.backgrounds), args.output_split, args.method, progress)
