@@ -64,7 +64,7 @@ class CopyPasteTrays(DetectionDataset):
         """Sample i's tray size: fixed per index (a sampler may group by it), drawn from
         [i, _SIZE_STREAM] so it does not follow the anchor's class."""
         sizes = self.config.sizes()
-        return sizes[int(np.random.default_rng([i, _SIZE_STREAM]).integers(len(sizes)))] if len(sizes) > 1 else sizes[0]
+        return sizes[int(np.random.default_rng([i, _SIZE_STREAM]).integers(len(sizes)))]  # a fresh stream: no draw to save
 
     def get_height_and_width(self, i: int) -> tuple[int, int]:
         return self.size_of(i)
