@@ -1,23 +1,25 @@
 """A study's training runs side by side: N subprocesses at a time, the next one started as soon
 as any ends, each with its own log file.
 
-The scheduler sleeps until a run ends instead of polling: one thread per running process
-blocks in ``wait()`` and hands the finished process to a queue that the main thread blocks
-on. The main thread stays interruptible there: Ctrl-C (SIGINT) or a SIGTERM to the tool asks
+The scheduler sleeps until a run ends instead of polling each child: one thread per running
+process blocks in ``wait()`` and hands the finished process to a queue that the main thread
+blocks on. The main thread stays interruptible there: Ctrl-C (SIGINT) or a SIGTERM to the tool asks
 every running child to stop with SIGTERM (the trainer then writes its resumable checkpoint),
 waits for them, and exits with 128 + the signal, as a stopped training run does; the same
 command resumes the study. A run that fails is reported and the others go on.
 """
 from __future__ import annotations
 
+import contextlib
 import queue
+import signal
 import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..signal_handlers import handling
+from ..signal_handlers import STOP_SIGNALS, handling
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,39 @@ def _raise_stop(signum, frame):
 def _wait_then_report(proc: subprocess.Popen, finished: queue.SimpleQueue) -> None:
     proc.wait()
     finished.put(proc)
+
+
+# The longest the main thread sleeps between two looks at its pending signals. Python runs a
+# handler only in the main thread; a stop that the C-level handler caught just before the main
+# thread entered its blocking wait would otherwise go unseen until some run ended (hours).
+_WAKE_S = 2.0
+
+
+@contextlib.contextmanager
+def _stop_signals_blocked():
+    """Block SIGINT/SIGTERM in this thread for the block; a thread started inside inherits the
+    mask and keeps it. So the kernel never hands a stop meant for the whole process to a waiter
+    thread, whose sleep in ``wait()`` it would not wake (the main thread would sleep on until a
+    run ended); it goes to the main thread, whose wait it interrupts. A signal that arrives
+    inside the block stays pending and is delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks to set
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _next_end(finished: queue.SimpleQueue) -> subprocess.Popen:
+    """The next run to end, sleeping until then; a stop signal interrupts the sleep (as _Stop
+    from the handler)."""
+    while True:
+        try:
+            return finished.get(timeout=_WAKE_S)
+        except queue.Empty:
+            continue
 
 
 def run_side_by_side(jobs: list[Job], parallel: int, env: Optional[dict] = None,
@@ -81,12 +116,13 @@ def run_side_by_side(jobs: list[Job], parallel: int, env: Optional[dict] = None,
                             stderr = subprocess.STDOUT if job.log_stdout else log
                             proc = subprocess.Popen(job.command, stdout=stdout, stderr=stderr, env=env)
                         running[proc] = job
-                        threading.Thread(target=_wait_then_report, args=(proc, finished), daemon=True).start()
+                        with _stop_signals_blocked():
+                            threading.Thread(target=_wait_then_report, args=(proc, finished), daemon=True).start()
                     finally:
                         starting[0] = False
                     if deferred:
                         raise _Stop(deferred[0])
-                proc = finished.get()  # blocks until some run ends (or a signal stops the study)
+                proc = _next_end(finished)
                 job = running.pop(proc)
                 if _say_end(job, proc, say):
                     failed.append(job.name)

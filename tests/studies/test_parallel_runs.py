@@ -145,9 +145,11 @@ def test_runs_that_ended_before_the_stop_are_done_or_failed_not_stopped(tmp_path
     training is "stopped" (and to be resumed)."""
     import hl_detect.studies.parallel_runs as parallel_runs
 
-    real_report, ended, lock = parallel_runs._wait_then_report, [], threading.Lock()
+    real_report, ended, lock, masks = parallel_runs._wait_then_report, [], threading.Lock(), []
 
     def stop_before_reporting(proc, finished):
+        masks.append(signal.pthread_sigmask(signal.SIG_BLOCK, []))  # checked below, not here: a
+        # failed assert in this thread would leave its run unreported and the scheduler waiting
         if proc.args[2] == STOPPABLE:
             return real_report(proc, finished)
         proc.wait()  # "quick" or "bad": ended, and held back from the scheduler's queue
@@ -165,6 +167,35 @@ def test_runs_that_ended_before_the_stop_are_done_or_failed_not_stopped(tmp_path
     said = []
     with pytest.raises(SystemExit) as stopped:
         run_side_by_side(jobs, parallel=3, say=said.append)
+    # the waiter threads block the stop signals, so the kernel hands the process-wide SIGTERM
+    # above to the main thread (a waiter that took it would not wake the sleeping scheduler)
+    assert len(masks) == 3 and all({signal.SIGINT, signal.SIGTERM} <= mask for mask in masks)
     assert stopped.value.code == 128 + signal.SIGTERM
     assert said[3:] == ["quick: done", f"bad: FAILED (exit 3, see {tmp_path / 'bad' / 'train.log'})",
                         f"r: stopped (exit {128 + signal.SIGTERM}); the same command resumes it"]
+
+
+def test_a_stop_caught_by_another_thread_still_stops_the_sleeping_scheduler(tmp_path, monkeypatch):
+    """Python runs signal handlers only in the main thread, and a signal that another thread
+    takes does not wake the main thread's sleep: the scheduler must look at its pending
+    signals now and then, or it would sleep on until some run ended (here after 120 s, as a
+    "FAILED (exit 7)" instead of a stopped, resumable run)."""
+    import hl_detect.studies.parallel_runs as parallel_runs
+
+    monkeypatch.setattr(parallel_runs, "_WAKE_S", 0.1)
+
+    def stop_from_this_thread():  # a thread that does not block SIGTERM takes it itself
+        while not (tmp_path / "r.started").exists():
+            time.sleep(0.01)
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+    catcher = threading.Thread(target=stop_from_this_thread, daemon=True)
+    catcher.start()
+    said = []
+    with pytest.raises(SystemExit) as stopped:
+        run_side_by_side([job(tmp_path, "r", STOPPABLE, tmp_path / "r.started", tmp_path / "r.saved")], parallel=1,
+                         say=said.append)
+    catcher.join()
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert (tmp_path / "r.saved").read_text() == str(int(signal.SIGTERM))
+    assert said[-1] == f"r: stopped (exit {128 + signal.SIGTERM}); the same command resumes it"
