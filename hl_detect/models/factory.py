@@ -8,6 +8,7 @@ the CPU demo model; and torchvision's own builders by name (stock.py: ``fasterrc
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Optional
 
 from torch import nn
@@ -15,6 +16,7 @@ from torchvision.models import detection
 
 from ..convert import convert_to_hypersphere
 from ..errors import ConfigError, UserError, did_you_mean
+from .backbone_weights import backbone_enum, backbone_unread
 from .detector_weights import check_detector_weights
 from .fpn_mlp2048 import fasterrcnn_resnet50_fpn_hl
 from .resnet_c4 import fasterrcnn_resnet50_c4_hl
@@ -33,11 +35,8 @@ class BackboneWeightsError(UserError, RuntimeError):
 
 
 def _weights_message(head: str, weights: str, error: Exception) -> str:
-    from torchvision.models import MobileNet_V3_Large_Weights, ResNet50_Weights
-
-    enum = STOCK_BUILDERS.get(head, MobileNet_V3_Large_Weights if head == "mobilenet" else ResNet50_Weights)
     try:
-        url = enum.verify(weights).url  # a name, torchvision's full "ResNet50_Weights.X", or a member
+        url = backbone_enum(head).verify(weights).url  # a name, torchvision's full "ResNet50_Weights.X", or a member
     except (KeyError, TypeError, AttributeError):
         url = f"<unknown weights {weights!r}>"
     return offline_message(f"ImageNet backbone weights {weights!r} for head {head!r}", url, error,
@@ -71,10 +70,19 @@ def build_detector(
 ) -> nn.Module:
     """``head`` for ``num_classes`` with ``loss``; ``weights`` (whole-detector) only for a stock builder.
 
-    ``read_weights=False``: built as for ``weights`` without reading them (stock.py; a resume)."""
-    loss_kwargs = dict(loss_kwargs or {})
-    common = dict(num_classes=num_classes, **options)
+    ``read_weights=False``: built as for ``weights`` and ``weights_backbone`` without reading
+    either file (stock.py, backbone_weights.py; a resume, or a run loaded for evaluation)."""
     check_weights(head, weights, read_weights)
+    unread = contextlib.nullcontext() if read_weights else backbone_unread(head, weights_backbone)
+    with unread:
+        return _build(head, num_classes, loss, dict(loss_kwargs or {}), weights_backbone, trainable_backbone_layers,
+                      weights, read_weights, options)
+
+
+def _build(head: str, num_classes: int, loss: str, loss_kwargs: dict, weights_backbone: Optional[str],
+           trainable_backbone_layers: Optional[int], weights: Optional[str], read_weights: bool,
+           options: dict) -> nn.Module:
+    common = dict(num_classes=num_classes, **options)
     try:
         if head in STOCK_BUILDERS:
             model = build_stock_detector(head, num_classes, weights=weights, weights_backbone=weights_backbone,

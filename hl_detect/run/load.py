@@ -30,22 +30,21 @@ def select_device(name: str, local_rank: int = 0) -> torch.device:
     return device
 
 
-def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0, pretrained: bool = True,
+def build_model_from_config(cfg: dict, num_classes: int, warmup_steps: int = 0,
                             read_weights: bool = True) -> torch.nn.Module:
     """The detector of ``cfg`` for C = ``num_classes`` foreground classes.
 
-    ``pretrained=False`` skips ImageNet backbone and whole-detector weights (a checkpoint brings its own).
-    ``read_weights=False`` (a resume, ``load_run``) builds the model whole-detector weights give, for the
-    same modules, trainable layers and BatchNorm eps, without reading (or needing) their file: the
-    checkpoint holds them."""
+    ``read_weights=False`` (a resume, ``load_run``) builds the model that the whole-detector and
+    ImageNet backbone weights give, for the same modules, frozen BatchNorm, trainable layers and
+    BatchNorm eps, without reading (or needing) their files: the checkpoint holds every tensor."""
     model_cfg = cfg["model"]
     try:
         return build_detector(
             model_cfg["head"], num_classes=num_classes + 1, loss=cfg["loss"], loss_kwargs=loss_kwargs(cfg, warmup_steps),
-            weights_backbone=model_cfg.get("weights_backbone") if pretrained else None,
+            weights_backbone=model_cfg.get("weights_backbone"),
             trainable_backbone_layers=model_cfg.get("trainable_backbone_layers"),
             # .get: a checkpoint's config may predate it; unread weights still choose the architecture
-            weights=model_cfg.get("weights") if pretrained or not read_weights else None,
+            weights=model_cfg.get("weights"),
             read_weights=read_weights,
             **(model_cfg.get("options") or {}),
         )
@@ -87,9 +86,9 @@ def load_run(path, device: torch.device):
     if not class_names:
         raise CheckpointError(f"{path}: the checkpoint has no class_names; was it written by hl_detect?")
     categories = checkpoint_categories(ckpt)
-    # read_weights=False: a --weights run is rebuilt as it trained (frozen BatchNorm, the weights'
-    # eps: 0 for fasterrcnn_resnet50_fpn COCO_V1), without reading the weights file.
-    model = build_model_from_config(cfg, len(categories), pretrained=False, read_weights=False)
+    # read_weights=False: a --weights or --weights-backbone run is rebuilt as it trained (frozen
+    # BatchNorm, the weights' eps: 0 for fasterrcnn_resnet50_fpn COCO_V1), without their files.
+    model = build_model_from_config(cfg, len(categories), read_weights=False)
     try:
         model.load_state_dict(ckpt["model"])
     except RuntimeError as error:

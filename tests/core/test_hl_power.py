@@ -106,7 +106,7 @@ def test_config_set_reaches_the_loss():
 
     from hl_detect.run.config import dataset_config_path
     cfg = load_config([dataset_config_path("demo")], ["loss=hl", "loss_options.hl.power=4", "input_size=64"])
-    model = build_model_from_config(cfg, num_classes=cfg["data"]["options"]["num_classes"], pretrained=False)
+    model = build_model_from_config(cfg, num_classes=cfg["data"]["options"]["num_classes"])
     assert model.roi_heads.cls_loss.power == 4
 
 

@@ -22,7 +22,7 @@ def converted(tmp_path):
     cfg = tiny_config(tmp_path / "data", tmp_path / "run", "model.head=mobilenet", *sizes)
     assert cfg["loss"] == "hl" and cfg["model"]["weights_backbone"] is None
     torch.manual_seed(0)
-    return build_model_from_config(cfg, NUM_CLASSES, pretrained=False), cfg
+    return build_model_from_config(cfg, NUM_CLASSES), cfg
 
 
 def stock_mobilenet(cfg):
