@@ -74,7 +74,16 @@ def present_center_update(
         s = sum_v
     norm = torch.linalg.vector_norm(s, dim=1, keepdim=True).clamp(min=torch.finfo(s.dtype).tiny)
     new = torch.where(has_center[:, None], radius * s / norm, old)
-    change = ((new - old) * (first & has_center)[:, None]).sum(dim=0, dtype=torch.float64)  # once per row
+    # every RoI of a row takes the value of the row's first RoI: the same arithmetic at another
+    # position in the batch can round differently (vectorized norms), and index_copy_ keeps
+    # whichever duplicate it writes last, so the written row and ``change`` could disagree
+    positions = torch.arange(num_rois, device=labels.device)
+    first_of_slot = torch.zeros_like(positions).index_copy_(0, slots[first], positions[first])
+    new = new.index_select(0, first_of_slot.index_select(0, slots))
+    # once per row, and in float64 from the values as stored: a float32 difference rounds (by up to
+    # half an ulp of the radius) and the running sum would drift from the centers' own sum
+    written = (first & has_center)[:, None]
+    change = ((new.to(centers.dtype).double() - old.double()) * written).sum(dim=0)
     # RoIs without a center copy (row, value) from the first RoI that has one: no stray write
     source = torch.where(has_center, torch.arange(num_rois, device=labels.device),
                          torch.argmax(has_center.to(torch.uint8)))

@@ -42,6 +42,8 @@ def test_present_update_equals_the_dense_update(label_offset, per_class):
     sparse = centers.clone().index_copy_(0, rows, values)
     torch.testing.assert_close(sparse, dense, rtol=1e-5, atol=1e-4)
     assert torch.equal(present, counts > 0)
+    for row in rows.unique():  # one value per row, whichever duplicate index_copy_ writes last
+        assert (values[rows == row] == values[rows == row][0]).all()
     torch.testing.assert_close(total + change, sparse.double().sum(dim=0), rtol=1e-9, atol=1e-6)
     if not per_class and label_offset == 1:
         torch.testing.assert_close(sparse, slow_update(centers, 7, features, labels, 40.0, 0.1, 0.99), rtol=1e-5, atol=1e-4)

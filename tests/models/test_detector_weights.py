@@ -1,7 +1,6 @@
 """--weights for a stock torchvision builder: a local file, a weights name read from torch's hub
 cache offline, and the messages when neither is there (all without network)."""
 import shutil
-import urllib.error
 
 import pytest
 import torch
@@ -23,17 +22,6 @@ NUM_CLASSES = 20  # the tiny demo data's
 def stock_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("weights") / "stock.pth"
     return path, save_stock_weights(path)
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    """An empty torch hub cache of this test's own, and a download that fails as it does offline."""
-    def no_network(url, *args, **kwargs):
-        raise urllib.error.URLError("no network in tests")
-
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    return tmp_path / "torch_home" / "hub" / "checkpoints"
 
 
 def build(tiny_data, tmp_path, *flags):

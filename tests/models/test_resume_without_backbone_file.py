@@ -9,7 +9,6 @@ downloads fail as offline."""
 import json
 import os
 
-import pytest
 import torch
 from torchvision.models import MobileNet_V3_Large_Weights, mobilenet_v3_large
 from torchvision.ops.misc import FrozenBatchNorm2d
@@ -33,20 +32,6 @@ def place_imagenet_file(offline, shift):
     path = offline / os.path.basename(MobileNet_V3_Large_Weights.IMAGENET1K_V1.url)
     torch.save(state, path)
     return path, state
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path):
-    import urllib.error
-
-    import torch.hub
-
-    def no_network(url, *args, **kwargs):
-        raise urllib.error.URLError("no network in tests")
-
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    return tmp_path / "torch_home" / "hub" / "checkpoints"
 
 
 def architecture(model):
