@@ -26,7 +26,8 @@ def reproducible(threads: Optional[int] = None, deterministic: bool = False) -> 
     """Set torch's intra-op thread count (None: keep it; under ``deterministic``, keep and
     record it) and, with ``deterministic``, deterministic kernels only; yields the thread count."""
     before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
-              torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+              torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+              torch.is_deterministic_algorithms_warn_only_enabled(), os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
     try:
         if threads:
             torch.set_num_threads(int(threads))
@@ -39,8 +40,10 @@ def reproducible(threads: Optional[int] = None, deterministic: bool = False) -> 
         yield torch.get_num_threads()
     finally:
         torch.set_num_threads(before[0])
-        torch.use_deterministic_algorithms(before[1])
+        torch.use_deterministic_algorithms(before[1], warn_only=before[4])
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = before[2], before[3]
+        if before[5] is None:
+            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
 
 
 def git_commit(folder: Path = _REPO) -> Optional[str]:

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..errors import ConfigError
 from .base import ClassificationLoss
 
 
@@ -47,6 +48,11 @@ class ExclusiveRegularization(ClassificationLoss):
         cls_score = getattr(predictor, "cls_score", None)
         if not isinstance(getattr(cls_score, "weight", None), Tensor):
             raise TypeError(f"exclusive regularization needs a predictor with a `cls_score.weight`; got {type(predictor).__name__}")
+        rows = cls_score.weight.shape[0] - (0 if self.include_background else 1)
+        if rows < 2:  # refused at conversion, not at the first training step
+            raise ConfigError(f"exclusive regularization needs at least two classifier rows to push apart; "
+                              f"this predictor has {rows} with include_background={self.include_background}",
+                              hint="--set loss_options.er.include_background=true, or data with two or more classes")
         # a reference in a tuple, not a submodule: the weights stay the predictor's alone (one state_dict key)
         self._classifier = (cls_score,)
         return predictor

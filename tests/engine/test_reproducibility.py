@@ -1,6 +1,7 @@
 """--deterministic: the same short training twice gives bit-identical weights; metrics.json
 records the environment behind its numbers; the run leaves the process settings as it found them."""
 import json
+import os
 import platform
 import subprocess
 
@@ -47,3 +48,15 @@ def test_reproducible_sets_and_restores_settings():
         assert threads == 1 and torch.get_num_threads() == 1
         assert torch.are_deterministic_algorithms_enabled() and torch.backends.cudnn.deterministic
     assert torch.get_num_threads() == before and not torch.are_deterministic_algorithms_enabled()
+
+
+def test_reproducible_restores_warn_only_and_the_cublas_setting(monkeypatch):
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        with reproducible(deterministic=True):
+            assert not torch.is_deterministic_algorithms_warn_only_enabled()
+        assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
+        assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+    finally:
+        torch.use_deterministic_algorithms(False)

@@ -24,3 +24,16 @@ def test_reads_the_predictor_weights_without_owning_them():
     assert_close(out, 0.5 * exclusive_regularization(predictor.cls_score.weight[1:]))
     out.backward()
     assert predictor.cls_score.weight.grad[0].abs().sum() == 0  # background row left out
+
+
+def test_one_foreground_class_without_background_is_refused_at_conversion():
+    """One row has nothing to be pushed away from: said when the model is converted, not at the
+    first training step; with the background row there are two, and it trains."""
+    import pytest
+
+    refused = ExclusiveRegularization(num_classes=1, feature_dim=4, include_background=False)
+    with pytest.raises(ValueError, match="at least two classifier rows.*1 with include_background=False"):
+        refused.adapt_predictor(FastRCNNPredictor(4, 2))
+    kept = ExclusiveRegularization(num_classes=1, feature_dim=4, include_background=True).train()
+    kept.adapt_predictor(FastRCNNPredictor(4, 2))
+    assert torch.isfinite(kept.extra_losses(torch.randn(2, 4), torch.tensor([0, 1]))["loss_exclusive"])
