@@ -68,11 +68,11 @@ class ArmResult:
 
 
 def study_results(out_dir: Path, arms: list[Arm], seeds: list[int], baseline: Optional[Arm],
-                  metrics=("ap50", "acc")) -> list[ArmResult]:
+                  metrics=("ap50", "acc"), claim_seeds: int = 2) -> list[ArmResult]:
     """The study over the run folders in ``out_dir`` (each finished run's metrics.json)."""
     finals = {arm: load_finals(out_dir, arm, seeds) for arm in arms}
     base = load_finals(out_dir, baseline, seeds) if baseline is not None else {}
-    return results_from_finals(finals, base, baseline, metrics)
+    return results_from_finals(finals, base, baseline, metrics, claim_seeds)
 
 
 def finals_from_study_json(path: Path) -> dict[Arm, dict[int, dict]]:
@@ -97,9 +97,10 @@ def finals_from_study_json(path: Path) -> dict[Arm, dict[int, dict]]:
 
 
 def results_from_finals(finals: dict[Arm, dict[int, dict]], base: dict[int, dict], baseline: Optional[Arm],
-                        metrics=("ap50", "acc")) -> list[ArmResult]:
+                        metrics=("ap50", "acc"), claim_seeds: int = 2) -> list[ArmResult]:
     """Per arm: mean ± CI, the paired difference to ``base`` (the baseline's finals), its
-    Holm-adjusted p-value and verdict, the plateau, wall minutes and the runs' curves."""
+    Holm-adjusted p-value and verdict (none below ``claim_seeds`` paired seeds), the plateau,
+    wall minutes and the runs' curves."""
     results = []
     for arm, arm_finals in finals.items():
         if not arm_finals:
@@ -125,13 +126,13 @@ def results_from_finals(finals: dict[Arm, dict[int, dict]], base: dict[int, dict
         compared = [r for r in results if m in r.p_raw]
         for r, p in zip(compared, holm([r.p_raw[m] for r in compared])):
             r.p_holm[m] = p
-            r.verdict[m] = verdict(r.paired[m]["values"], p, EQUIVALENCE_MARGIN)
+            r.verdict[m] = verdict(r.paired[m]["values"], p, EQUIVALENCE_MARGIN, min_pairs=claim_seeds)
     return results
 
 
-def results_json(results: list[ArmResult], baseline: Optional[Arm]) -> dict:
+def results_json(results: list[ArmResult], baseline: Optional[Arm], claim_seeds: int = 2) -> dict:
     return {"baseline": baseline.label if baseline else None, "primary_metric": "acc",
-            "equivalence_margin": EQUIVALENCE_MARGIN, "std": "sample (ddof 1)",
+            "equivalence_margin": EQUIVALENCE_MARGIN, "claim_seeds": claim_seeds, "std": "sample (ddof 1)",
             "arms": [{"arm": r.arm.label, "folder": r.arm.folder, "seeds": r.seeds, "metrics": r.metrics,
                       "paired_vs_baseline": r.paired, "p_raw": r.p_raw, "p_holm": r.p_holm, "verdict": r.verdict,
                       "last_3_epochs": r.plateau, "grad_ratio": r.grad_ratio, "wall_minutes": r.wall_minutes,

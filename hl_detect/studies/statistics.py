@@ -58,10 +58,15 @@ def tost_interval(differences: Iterable[float]) -> tuple[float, float]:
     return float(d.mean() - half), float(d.mean() + half)
 
 
-def verdict(differences: Sequence[float], adjusted_p: float, margin: float, alpha: float = 0.05) -> str:
-    """"better" / "worse" (Holm-adjusted p < alpha), "equivalent (+-margin)" (TOST), else "undecided"."""
-    if len(differences) < 2:
-        return "undecided (n < 2)"
+def verdict(differences: Sequence[float], adjusted_p: float, margin: float, alpha: float = 0.05,
+            min_pairs: int = 2) -> str:
+    """"better" / "worse" (Holm-adjusted p < alpha), "equivalent (+-margin)" (TOST), else "undecided".
+
+    Below ``min_pairs`` paired seeds (the study's protocol: e.g. 8 before a claim) the answer is
+    "undecided (n < min_pairs)" whatever p says: two seeds that happen to agree to the second
+    decimal give a tiny p on one degree of freedom, not evidence."""
+    if len(differences) < max(2, min_pairs):
+        return f"undecided (n < {max(2, min_pairs)})"
     if not math.isnan(adjusted_p) and adjusted_p < alpha:
         return "better" if np.mean(differences) > 0 else "worse"
     low, high = tost_interval(differences)

@@ -86,3 +86,6 @@ def test_holm_verdicts_plateau_and_curves(tmp_path):
     assert results["cosface"].runs[0]["history"][2]["epoch"] == 2
     text = format_study(list(results.values()), base)
     assert "worse" in text and "equivalent (±2)" in text
+    strict = study_results(tmp_path, [base] + [parse_arm(a) for a in arms], list(range(6)), base, claim_seeds=8)
+    assert {r.verdict["acc"] for r in strict if r.arm != base} == {"undecided (n < 8)"}  # 6 seeds: no claim
+    assert [r.p_holm["acc"] for r in strict if r.arm != base] == [results[a].p_holm["acc"] for a in arms]

@@ -42,6 +42,18 @@ def test_verdicts():
     assert verdict([9.0], adjusted_p=float("nan"), margin=2.0).startswith("undecided")
 
 
+def test_no_verdict_below_the_protocols_seed_count():
+    """Two seeds agreeing to the second decimal give p ~ 0 on one degree of freedom; the
+    keystone study's protocol asks 8 paired seeds before a claim either way."""
+    agreeing = [2.88, 2.8801]
+    p = paired_t_pvalue(agreeing)
+    assert p < 0.01 and verdict(agreeing, p, margin=2.0) == "better"  # what the test alone says
+    assert verdict(agreeing, p, margin=2.0, min_pairs=8) == "undecided (n < 8)"
+    tight = [0.3, -0.4, 0.1, 0.6, -0.2, 0.0, 0.2, -0.1]
+    assert verdict(tight, 0.8, margin=2.0, min_pairs=8) == "equivalent (±2)"  # 8 pairs: decided
+    assert verdict(tight[:5], 0.8, margin=2.0, min_pairs=8) == "undecided (n < 8)"
+
+
 def test_gate():
     assert seed_spread_gate([70.0, 71.0, 69.5, 70.5, 70.2], 2.0) is True
     assert seed_spread_gate([65.0, 71.0, 69.5, 74.5, 70.2], 2.0) is False
