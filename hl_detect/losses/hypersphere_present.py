@@ -85,7 +85,6 @@ def present_center_update(
     written = (first & has_center)[:, None]
     change = ((new.to(centers.dtype).double() - old.double()) * written).sum(dim=0)
     # RoIs without a center copy (row, value) from the first RoI that has one: no stray write
-    source = torch.where(has_center, torch.arange(num_rois, device=labels.device),
-                         torch.argmax(has_center.to(torch.uint8)))
+    source = torch.where(has_center, positions, torch.argmax(has_center.to(torch.uint8)))
     present = torch.zeros(k + 1, dtype=torch.bool, device=labels.device).index_fill_(0, rows, True)[:k]
     return index.index_select(0, source), new.index_select(0, source), present, change
