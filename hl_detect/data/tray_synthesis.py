@@ -99,6 +99,14 @@ class TrayConfig:
             problems.append(f"upside_down {self.upside_down} must be a probability in [0, 1]")
         if self.sharpen < 0:
             problems.append(f"sharpen {self.sharpen} must be >= 0")
+        if not 0 <= self.shadow <= 1:
+            problems.append(f"shadow {self.shadow} must be a darkening in [0, 1]")
+        if not 0 <= self.colour_jitter < 1:
+            problems.append(f"colour_jitter {self.colour_jitter} must be in [0, 1)")
+        if not 0 <= self.blur <= 1:
+            problems.append(f"blur {self.blur} must be a probability in [0, 1]")
+        if self.noise < 0:
+            problems.append(f"noise {self.noise} must be >= 0")
         if self.camera_scale is not None and self.camera_scale <= 0:
             problems.append(f"camera_scale {self.camera_scale} must be > 0")
         if problems:

@@ -44,3 +44,32 @@ def test_a_coco_segmentation_wins_over_the_cut_out():
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="grabcut"):
         cutout_mask(np.zeros((8, 8, 3), np.uint8), method="magic")
+
+
+def test_a_segmentation_in_the_annotation_file_reaches_the_pasted_sprite(tmp_path):
+    """The whole path a user's masks take: COCO file -> loader -> exemplar pool -> sprite. The
+    file's mask here is each product's box (a rectangle), which the cut-out would never give,
+    so a sprite that is one opaque rectangle can only have come from the file."""
+    import json
+
+    from hl_detect.data.exemplar_pool import ExemplarPool, entries_of
+
+    paths = ensure_exemplar_dataset(tmp_path / "e", seed=2, **SMALL)
+    data = json.loads(paths.ann_file("train").read_text())
+    marked = set()
+    for ann in data["annotations"][::2]:  # every other product has a mask in the file
+        x, y, w, h = ann["bbox"]
+        ann["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+        marked.add(ann["image_id"])
+    ann_file = tmp_path / "with_masks.json"
+    ann_file.write_text(json.dumps(data))
+    ds = build_dataset("coco", tmp_path, "train", train=True, ann_file=ann_file, img_dir=paths.img_dir("train"))
+    entries = entries_of(ds)
+    pool = ExemplarPool(entries)
+    assert len(entries) == len(data["annotations"]) and marked
+    for k, (entry, record) in enumerate(zip(entries, ds.records)):
+        alpha = pool.sprite(k).rgba[..., 3]
+        if record.image_id in marked:
+            assert entry.segmentation is not None and (alpha == 255).all()  # the file's rectangle, whole
+        else:
+            assert entry.segmentation is None and (alpha == 0).mean() > 0.05  # the cut-out's product shape

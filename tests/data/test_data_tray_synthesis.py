@@ -84,3 +84,74 @@ def test_bad_settings_are_config_errors():
     with pytest.raises(ConfigError, match="max_products"):  # a typo names the option it meant
         TrayConfig.from_options({"max_product": 4})
     assert TrayConfig.from_options({"tray_size": 64}).tray_size == (64, 64)
+
+
+def pair(seed, n, **on):
+    """The same tray composed twice from one seed: every appearance effect off, then ``on``
+    (the effects draw the same random numbers either way, so everything else is equal)."""
+    config = dict(EXACT, min_products=n, max_products=n, max_occluded=1.0)
+    off = compose_tray(np.random.default_rng(seed), ColourPool(), TrayConfig(**config))
+    with_it = compose_tray(np.random.default_rng(seed), ColourPool(), TrayConfig(**{**config, **on}))
+    assert off.boxes.tolist() == with_it.boxes.tolist()  # appearance only: the labels stay
+    return off.image.astype(np.float64), with_it.image.astype(np.float64), with_it.owner
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_shadow_darkens_only_the_tray_next_to_the_product(seed):
+    off, on, owner = pair(seed, 1, shadow=0.5)
+    product, tray = owner >= 0, owner < 0
+    assert np.array_equal(on[product], off[product])  # the product sits on its shadow, unchanged
+    ratio = on[tray] / off[tray]
+    assert ratio.max() <= 1 + 1e-6 and ratio.min() >= 0.5 - 1 / 255  # never brighter, at most the strength darker
+    assert (ratio < 0.9).sum() >= 10  # a visible shadow, not rounding
+    ys, xs = np.nonzero(product)
+    shaded = np.nonzero(((on < off - 0.5).any(axis=2)) & tray)
+    # close to the product only: within its blurred, shifted silhouette's reach
+    reach = 0.08 * max(np.ptp(ys) + 1, np.ptp(xs) + 1) * 2 + 2
+    assert shaded[0].min() >= ys.min() - reach and shaded[0].max() <= ys.max() + reach
+    assert shaded[1].min() >= xs.min() - reach and shaded[1].max() <= xs.max() + reach
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_colour_jitter_is_one_gain_and_offset_per_product_within_its_range(seed):
+    jitter = 0.2
+    off, on, owner = pair(seed, 4, colour_jitter=jitter)
+    assert np.array_equal(on[owner < 0], off[owner < 0])  # the tray itself untouched
+    changed = 0
+    for j in np.unique(owner[owner >= 0]):
+        before, after = off[owner == j], on[owner == j]
+        assert (before == before[0]).all() and (after == after[0]).all()  # one colour in, one colour out
+        c, v = before[0], after[0]
+        # v = clip(c * gain + offset) for one gain in 1 +- jitter and one offset in +- 20 x jitter
+        # (rounded): some gain on the grid leaves one offset, within range, for every channel
+        gains = np.linspace(1 - jitter, 1 + jitter, 401)[:, None]
+        low, high = v - 0.5 - c * gains, v + 0.5 - c * gains  # offsets each channel allows
+        high = np.where(v >= 255, np.inf, high)  # clipped at white: any larger value
+        low = np.where(v <= 0, -np.inf, low)
+        low, high = np.maximum(low.max(axis=1), -20 * jitter), np.minimum(high.min(axis=1), 20 * jitter)
+        assert (low <= high + 0.02).any(), (c, v)
+        changed += int(not np.array_equal(c, v))
+    assert changed >= 3
+
+
+def test_blur_softens_the_tray_and_noise_has_its_std():
+    off, on, _ = pair(5, 3, blur=1.0)
+
+    def edges(image):  # the energy of neighbour differences: what a blur takes away
+        return (np.diff(image, axis=0) ** 2).sum() + (np.diff(image, axis=1) ** 2).sum()
+
+    assert edges(on) < 0.8 * edges(off) and abs(on.mean() - off.mean()) < 0.5  # softer, not darker
+    off, on, _ = pair(5, 3, noise=3.0)
+    diff = on - off
+    assert 2.7 < diff.std() < 3.3 and abs(diff.mean()) < 0.3
+    # one grey noise per pixel, as a sensor's luminance: the channels differ by rounding only
+    inside = ((off > 15) & (off < 240)).all(axis=2)  # away from clipping at black and white
+    assert inside.mean() > 0.5
+    assert np.abs(diff[inside][:, 0] - diff[inside][:, 1]).max() <= 1
+    assert np.abs(diff[inside][:, 1] - diff[inside][:, 2]).max() <= 1
+
+
+def test_appearance_settings_out_of_range_are_config_errors():
+    for bad in (dict(shadow=1.5), dict(colour_jitter=-0.1), dict(blur=2.0), dict(noise=-1.0)):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            TrayConfig(**bad)

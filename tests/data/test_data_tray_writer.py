@@ -43,7 +43,9 @@ def all_bytes(root):
 
 def test_written_trays_load_check_and_carry_rpc_fields(exemplars, tmp_path, capsys):
     synthesize(exemplars, tmp_path / "t")
-    assert "6 trays (0 already there)" in capsys.readouterr().out  # no progress bar off a TTY
+    out = capsys.readouterr()
+    assert "6 trays (0 already there)" in out.out
+    assert "trays:" not in out.err and "\r" not in out.err  # no progress bar off a TTY (the test's stderr)
     data = json.loads((tmp_path / "t" / "instances_train2019.json").read_text())
     source = json.loads(exemplars.ann_file("train").read_text())
     assert data["categories"] == source["categories"]  # ids, names, supercategories kept
@@ -120,15 +122,17 @@ def test_copy_paste_turns_the_training_split_into_trays(exemplars):
     assert np.array_equal(target["boxes"].numpy(), target2["boxes"].numpy())
 
 
-def test_align_settings_reach_the_trays_and_the_manifest(exemplars, tmp_path):
+def test_placement_and_appearance_settings_reach_the_trays_and_the_manifest(exemplars, tmp_path):
     synthesize(exemplars, tmp_path / "plain")
     config = json.loads((tmp_path / "plain" / "manifest.json").read_text())["config"]
     assert not {"align", "upside_down", "sharpen"} & set(config)  # all off: the manifest as before
     synthesize(exemplars, tmp_path / "up", "--align", "upright", "--rotation", "10", "--upside-down", "0.25",
-               "--placement-tries", "9", "--sharpen", "1.5")
+               "--placement-tries", "9", "--sharpen", "1.5", "--shadow", "0.6", "--colour-jitter", "0.05",
+               "--blur", "0", "--noise", "1.5")
     config = json.loads((tmp_path / "up" / "manifest.json").read_text())["config"]
     assert (config["align"], config["rotation"], config["upside_down"], config["placement_tries"],
             config["sharpen"]) == ("upright", 10.0, 0.25, 9, 1.5)
+    assert (config["shadow"], config["colour_jitter"], config["blur"], config["noise"]) == (0.6, 0.05, 0.0, 1.5)
     assert all_bytes(tmp_path / "up" / "train2019") != all_bytes(tmp_path / "plain" / "train2019")
     assert len(build_dataset("rpc", tmp_path / "up", "train", train=False)) == 6
 
@@ -151,3 +155,15 @@ def test_copy_paste_with_extra_tray_sizes_keeps_each_samples_size(exemplars):
         assert tuple(image.shape[1:]) == ((216, 288) if sizes[i] == (216, 288) else (216, 216))
         again, _ = samples[(i, 6)]  # the same index in another epoch: the same size
         assert again.shape == image.shape
+
+
+def test_the_progress_bar_counts_trays_when_asked(exemplars, tmp_path, capsys):
+    from hl_detect.data import build_dataset
+    from hl_detect.data.tray_synthesis import TrayConfig
+    from hl_detect.data.tray_writer import synthesize_checkout
+
+    pool = build_dataset("rpc", exemplars.root, "train", train=True)
+    synthesize_checkout(pool, tmp_path / "t", 3, 0, TrayConfig(tray_size=(72, 96), max_products=4), [], "train",
+                        "background", True)
+    err = capsys.readouterr().err
+    assert "trays: 100%" in err and "3/3" in err

@@ -60,6 +60,13 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
                    help="with --align upright: the probability of a 180-degree turn (which end is up is unknown)")
     p.add_argument("--sharpen", type=float, default=0.0,
                    help="unsharp-mask amount on each pasted product (a resampled cut-out is softer than its photo)")
+    p.add_argument("--shadow", type=float, default=TrayConfig.shadow,
+                   help="darkening of the tray under each product's soft shadow, 0..1 (0: none)")
+    p.add_argument("--colour-jitter", type=float, default=TrayConfig.colour_jitter,
+                   help="per product: colour gain 1 +- this, offset +- 20 x this grey levels (0: none)")
+    p.add_argument("--blur", type=float, default=TrayConfig.blur,
+                   help="probability that a tray gets a slight Gaussian blur (camera focus; 0: never)")
+    p.add_argument("--noise", type=float, default=TrayConfig.noise, help="sensor noise, std in grey levels (0: none)")
     p.add_argument("--placement-tries", type=int, default=5,
                    help="random spots tried per product; the one hiding the fewest pasted pixels wins")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar (default: on a TTY)")
@@ -90,7 +97,8 @@ def main(args) -> int:
                         max_occluded=args.max_occluded, camera_scale=args.camera_scale,
                         product_fraction=args.product_fraction, background=args.background,
                         align=args.align, rotation=args.rotation, upside_down=args.upside_down,
-                        placement_tries=args.placement_tries, sharpen=args.sharpen)
+                        placement_tries=args.placement_tries, sharpen=args.sharpen, shadow=args.shadow,
+                        colour_jitter=args.colour_jitter, blur=args.blur, noise=args.noise)
     progress = args.progress and sys.stderr.isatty()
     counts = synthesize_checkout(exemplars, args.output, args.trays, args.seed, config,
                                  background_files(args.backgrounds), args.output_split, args.method, progress)
