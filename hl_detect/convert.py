@@ -96,16 +96,20 @@ def convert_to_hypersphere(
     return model
 
 
-def revert_to_torchvision(model: nn.Module) -> nn.Module:
+def revert_to_torchvision(model: nn.Module, keep_classifier: bool = False) -> nn.Module:
     """Undo ``convert_to_hypersphere`` in place (drops the loss state); returns the model.
 
     A margin loss's normalized classifier (CosFace, ArcFace, A-Softmax) becomes an
     nn.Linear again, with the learned class directions as weights and zero bias (see
     ``adapt_to_linear``): the model then has torchvision's layout and loads a stock
-    state_dict, but its scores are no longer the margin model's; a warning says so."""
+    state_dict, but its scores are no longer the margin model's; a warning says so.
+    ``keep_classifier=True`` keeps the normalized classifier instead (the export's choice):
+    the detections are the trained model's, and the state_dict differs from stock in
+    ``cls_score`` alone (no bias)."""
     roi_heads = model.roi_heads
     if isinstance(roi_heads, HypersphereRoIHeads):
-        if isinstance(getattr(roi_heads.box_predictor, "cls_score", None), NormalizedLinear):
+        normalized = isinstance(getattr(roi_heads.box_predictor, "cls_score", None), NormalizedLinear)
+        if normalized and not keep_classifier:
             warnings.warn(
                 "revert_to_torchvision: the normalized (cosine) classifier of the margin loss becomes a plain "
                 "nn.Linear with the learned class directions and zero bias; its scores differ from the trained "

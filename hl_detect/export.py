@@ -2,7 +2,11 @@
 
 The model is first turned back into a stock torchvision one (``revert_to_torchvision``): the
 hypersphere loss only shapes training, and its state (``roi_heads.cls_loss.*``: centers,
-radius schedule) is no part of inference, so neither file carries it.
+radius schedule) is no part of inference, so neither file carries it. A margin loss's
+normalized classifier (CosFace, ArcFace, A-Softmax, and so cosface+hl) is part of inference,
+so it stays: its logits are s * cos(theta), which no plain nn.Linear computes, and replacing
+it would change every score. Such a model is stock torchvision but for ``cls_score``, which
+has no bias.
 
 Both files take what the PyTorch model takes, an RGB image as float32 [3, H, W] in [0, 1]
 of any size, and return its detections in that image's pixels: boxes [D, 4] (x1, y1, x2, y2),
@@ -41,10 +45,11 @@ def check_format(fmt: str) -> str:
 
 
 def inference_model(model: nn.Module) -> nn.Module:
-    """``model`` reverted to stock torchvision (in place), on the CPU, in eval mode.
+    """``model`` reverted to stock torchvision (in place; a margin loss's classifier kept, so the
+    detections are the trained model's), on the CPU, in eval mode.
 
     The CPU, so the file runs on any machine; a TorchScript one can be moved with .to(device)."""
-    model = revert_to_torchvision(model).cpu().eval()
+    model = revert_to_torchvision(model, keep_classifier=True).cpu().eval()
     left = [k for k in model.state_dict() if ".cls_loss." in f".{k}"]
     if left:  # a new loss that keeps state elsewhere would ship training state: say so, do not export it
         raise RuntimeError(f"revert_to_torchvision left loss state in the model: {left[:3]}")
