@@ -53,15 +53,22 @@ def evaluate(
     progress: bool = True,
     amp: bool = False,
     say: Callable = print,
+    print_freq: Optional[int] = None,
 ) -> tuple[dict, Optional[tuple[torch.Tensor, torch.Tensor]]]:
-    """Returns (evaluator.compute() result, (features, labels) of up to ``collect_features`` GT objects)."""
+    """Returns (evaluator.compute() result, (features, labels) of up to ``collect_features`` GT objects).
+
+    Off a terminal, progress is a ``[eval] batch`` line every ``print_freq`` batches (the run's
+    ``--print-freq``); without one, about ten lines per pass."""
     model.eval()
     evaluator.reset()
     seen = 0
     feats, labels = [], []
     collected, batches = 0, 0
     total = batches_to_evaluate(loader, max_images)
-    every = max(1, math.ceil(total / 10)) if total else 20  # about ten lines per pass in a piped log
+    if print_freq is not None:
+        every = max(1, int(print_freq))
+    else:
+        every = max(1, math.ceil(total / 10)) if total else 20  # about ten lines per pass in a piped log
     bar = step_progress(total, enabled=progress and is_main_process(), every=every, say=say, bar_desc="eval",
                         line_prefix="[eval] batch", final_line=True)
     for images, targets in loader:

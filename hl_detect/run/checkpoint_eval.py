@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..atomic_files import write_text_atomic
+from .phase_timer import PhaseTimer, timing_block
 
 
 @dataclass
@@ -52,6 +53,10 @@ class EvalOptions:
     save_results: Optional[str] = None
     """write the split's detections here as a COCO results JSON (evaluation/coco_results.py)"""
     no_progress: bool = False
+    print_freq: Optional[int] = None
+    """batches between progress lines off a terminal (default: about ten per pass)"""
+    deterministic: bool = False
+    """deterministic kernels only for the passes (torchvision's --use-deterministic-algorithms)"""
 
     @classmethod
     def from_args(cls, args) -> "EvalOptions":
@@ -75,7 +80,7 @@ def _pass(model, cfg, dataset, split, opts: EvalOptions, device, evaluator, leve
     loader = tracker.wrap(DataLoader(SkipBadImages(dataset, refill=False), batch_size=opts.batch_size,
                                      num_workers=opts.workers, collate_fn=collate_fn))
     result, _ = evaluate(model, loader, evaluator, device, max_images=opts.max_images, progress=not opts.no_progress,
-                         say=say)
+                         say=say, print_freq=opts.print_freq)
     if dataset.ignored_categories:
         result["ignored_categories"] = dataset.ignored_categories  # category -> objects left out
     return result
@@ -115,6 +120,7 @@ def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -
     """Evaluate ``opts.checkpoint`` as ``opts`` says; returns the result dict it also writes."""
     from ..checkout.settings import check_unit_interval
     from ..evaluation.coco_results import check_results_path
+    from ..engine.reproducibility import reproducible
     from .load import load_run, select_device
     from .val_set import check_given_files
 
@@ -122,15 +128,21 @@ def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -
     if opts.save_results:
         check_results_path(opts.save_results)
     check_given_files(opts)  # a mistyped path: now, not after the checkpoint loaded (or failed to)
+    timer = PhaseTimer()
     device = select_device(opts.device)
-    model, cfg, categories = load_run(opts.checkpoint, device)
-    return evaluate_model(model, cfg, categories, device, opts, say)
+    with reproducible(deterministic=opts.deterministic):
+        with timer.phase("loading"):
+            model, cfg, categories = load_run(opts.checkpoint, device)
+        return evaluate_model(model, cfg, categories, device, opts, say, timer)
 
 
 def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions,
-                   say: Callable[[str], None] = print) -> dict:
+                   say: Callable[[str], None] = print, timer: Optional[PhaseTimer] = None) -> dict:
     """Evaluate ``model`` (labelled by ``categories``, built as ``cfg`` says) as ``opts`` says;
-    the report goes to ``opts.output_dir``, else to the folder of ``opts.checkpoint``."""
+    the report goes to ``opts.output_dir``, else to the folder of ``opts.checkpoint``.
+
+    Where the time went (``timer``'s phases: loading, data, evaluation, validation, sweep,
+    report) ends the log as a ``[time]`` block and is in the report under ``timing``."""
     from ..checkout.selection import select_on_val
     from ..checkout.products import till_categories
     from ..checkout.settings import check_unit_interval, checkout_settings, image_levels
@@ -151,40 +163,51 @@ def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions
         cfg["data"]["root"] = opts.data_root
     split = opts.split or split_config(cfg["data"], "test")["split"]
     checkout = opts.checkout or opts.sweep or opts.oracle_sweep or cfg.get("eval_checkout", False)
+    timer = timer or PhaseTimer()
     test_files = file_options(cfg, "test", opts.ann_file, opts.img_dir)  # a missing file: before any pass
     val = val_set(cfg, opts, split)
     # both datasets before any pass: a category the model lacks stops here, in either
-    dataset = _dataset(cfg, split, "test", categories, opts, say, test_files)
-    val_dataset = _dataset(cfg, val.split, "val", categories, opts, say, val.options) if val else None
-    if val_dataset is not None:
-        check_val_images(cfg, val_dataset, dataset, say)
+    with timer.phase("data"):
+        dataset = _dataset(cfg, split, "test", categories, opts, say, test_files)
+        val_dataset = _dataset(cfg, val.split, "val", categories, opts, say, val.options) if val else None
+        if val_dataset is not None:
+            check_val_images(cfg, val_dataset, dataset, say)
     counting = checkout_settings(cfg, opts.checkout_threshold, opts.count_rule, opts.agnostic_iou)
     options = dict(checkout=checkout, checkout_threshold=counting.threshold, checkout_count_rule=counting.count_rule,
                    checkout_agnostic_iou=counting.agnostic_iou)
     evaluator = build_evaluator(cfg, class_names, checkout_oracle_sweep=opts.oracle_sweep, **options)
-    result = _pass(model, cfg, dataset, split, opts, device, evaluator, image_levels, say)
+    with timer.phase("evaluation"):
+        result = _pass(model, cfg, dataset, split, opts, device, evaluator, image_levels, say)
     if opts.save_results:
-        _save_results(opts.save_results, evaluator, categories, dataset, say)
+        with timer.phase("report"):
+            _save_results(opts.save_results, evaluator, categories, dataset, say)
     run_dir = Path(opts.checkpoint) if Path(opts.checkpoint).is_dir() else Path(opts.checkpoint).parent
     out_dir = Path(opts.output_dir) if opts.output_dir else run_dir
     if checkout:
         result["checkout"]["threshold_source"] = counting.source
     if val:
         val_evaluator = build_evaluator(cfg, class_names, **{**options, "coco": False})
-        _pass(model, cfg, val_dataset, val.split, opts, device, val_evaluator, say=say)
-        selection = select_on_val(val_evaluator.checkout_data(), evaluator.checkout_data(), len(class_names),
-                                  fixed_threshold=counting.threshold, fixed_source=counting.source,
-                                  agnostic_iou=counting.agnostic_iou, test_levels=evaluator.image_levels)
+        with timer.phase("validation"):
+            _pass(model, cfg, val_dataset, val.split, opts, device, val_evaluator, say=say)
+        with timer.phase("sweep"):  # the thresholds chosen on val, reported on the test split
+            selection = select_on_val(val_evaluator.checkout_data(), evaluator.checkout_data(), len(class_names),
+                                      fixed_threshold=counting.threshold, fixed_source=counting.source,
+                                      agnostic_iou=counting.agnostic_iou, test_levels=evaluator.image_levels)
         selection.update(chosen_on=val.describe(), reported_on=f"split {split!r}")
         result["checkout"]["selection"] = jsonable(selection)
         out_dir.mkdir(parents=True, exist_ok=True)
         record = thresholds_record(result["checkout"]["selection"], counting.count_rule, val.name,
                                    till_categories(categories))
         write_text_atomic(out_dir / THRESHOLDS_FILE, json.dumps(record, indent=1))
-    say(format_table(result))
+    with timer.phase("report"):
+        say(format_table(result))
+    # read before the report's own write (milliseconds), so the file can carry it
+    timing = timer.breakdown(timer.elapsed())
+    result["timing"] = {"seconds": timing, "covers": "this evaluation"}
     save_report(result, out_dir, name=f"eval_{split}")
     say(f"[eval] {split}: report written to {out_dir / f'eval_{split}.csv'} and .json" + images_note(result, "; "))
     if val:
         say(f"[eval] thresholds chosen on {val.name} ({counting.count_rule} rule) -> {out_dir / THRESHOLDS_FILE} "
             f"(predict.py --thresholds)")
+    say(timing_block(timing, "where the time went"))
     return result

@@ -35,7 +35,8 @@ def evaluate_run(cfg, model, test_loader, device, class_names, amp, progress, sa
     evaluator = build_evaluator(cfg, class_names, image_levels=image_levels(test_loader.dataset))  # RPC levels
     collect = cfg["projector_max_points"] if cfg["projector"] else 0  # a run's loaded config: every key is there
     result, embedding = evaluate(model, test_loader, evaluator, device, max_images=cfg["max_eval_images"],
-                                 collect_features=collect, progress=progress, amp=amp, say=say)
+                                 collect_features=collect, progress=progress, amp=amp, say=say,
+                                 print_freq=cfg.get("log_every"))  # --print-freq: the training lines' spacing too
     return result, embedding
 def summary_line(result: dict) -> str:
     return (f"AP@0.5 (area) {percent(result.get('mAP50_area'), missing='n/a')} | AP@0.5 (VOC07 11-pt) {percent(result.get('mAP50_voc07'), missing='n/a')}"

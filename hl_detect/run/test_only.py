@@ -26,6 +26,7 @@ def run_test_only(args: argparse.Namespace) -> dict:
     if args.resume:
         opts = EvalOptions(checkpoint=args.resume, data_root=args.data_root, device=args.device or "auto",
                            output_dir=args.output_dir, no_progress=args.no_progress,
+                           print_freq=getattr(args, "print_freq", None), deterministic=bool(getattr(args, "deterministic", False)),
                            **{k: v for k, v in (("batch_size", args.batch_size), ("workers", args.workers)) if v is not None})
         return evaluate_checkpoint(opts)
     return _evaluate_weights(args)

@@ -37,6 +37,32 @@ def test_sweep_chooses_on_val_and_reports_on_test(tiny_run, tmp_path):
     assert checkout["oracle"]["label"] == "oracle (chosen on test)"
     chosen = json.loads((tmp_path / "checkout_thresholds.json").read_text())
     assert chosen["count_rule"] == "agnostic" and chosen["chosen_on"] == "val" and len(chosen["class_thresholds"]) == 20
+    # where the time went: the sweep and the validation pass are rows of their own, and the rows add up
+    seconds = report["timing"]["seconds"]
+    for phase in ("loading", "data", "evaluation", "validation", "sweep", "report", "other"):
+        assert seconds[phase] >= 0, phase
+    assert abs(sum(v for k, v in seconds.items() if k != "total") - seconds["total"]) < 0.01
+    timing_lines = [line for line in proc.stdout.splitlines() if line.startswith("[time] ")]
+    assert any(line.split()[1] == "sweep" for line in timing_lines), timing_lines
+
+
+def test_print_freq_spaces_the_eval_lines(tiny_run, tmp_path):
+    run, _ = tiny_run
+    # not a terminal (piped): progress is lines, one every --print-freq batches; 4 batches of 1 image
+    every_batch = run_tool("eval_det.py", run, "--workers", "0", "-b", "1", "--max-images", "4", "--print-freq", "1",
+                           "--use-deterministic-algorithms", "--output-dir", tmp_path / "a")
+    every_other = run_tool("eval_det.py", run, "--workers", "0", "-b", "1", "--max-images", "4", "--print-freq", "2",
+                           "--output-dir", tmp_path / "b")
+
+    def batch_lines(proc):
+        return [line.split()[2] for line in proc.stdout.splitlines() if line.startswith("[eval] batch")]
+
+    assert batch_lines(every_batch) == ["1/4", "2/4", "3/4", "4/4"]
+    assert batch_lines(every_other) == ["2/4", "4/4"]
+    # the deterministic kernels change no number on the CPU
+    a = json.loads((tmp_path / "a" / "eval_test.json").read_text())
+    b = json.loads((tmp_path / "b" / "eval_test.json").read_text())
+    assert a["mAP50_area"] == b["mAP50_area"] and a["box_accuracy"] == b["box_accuracy"]
 
 
 def test_sweep_refuses_to_choose_on_the_test_split(tiny_run):

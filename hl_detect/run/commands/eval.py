@@ -19,6 +19,8 @@ threshold there (and per-class thresholds, keyed by category), reports those thr
 the test split for both count rules side by side, and writes
 <output-dir>/checkout_thresholds.json for predict.py --thresholds.
 --oracle-sweep chooses on the test split itself; its line says "oracle (chosen on test)".
+Ends with where the time went ([time] lines: loading, data, evaluation, validation, sweep,
+report), also under "timing" in the JSON report.
 --save-results PATH writes every detection of the split as a COCO results JSON
 ([{image_id, category_id, bbox: [x, y, w, h], score}], original pixels) with the dataset's
 image and category ids, for pycocotools' loadRes and other tools (docs/deploy.md).
@@ -65,6 +67,10 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--save-results", metavar="PATH",
                         help="also write the split's detections as a COCO results JSON (docs/deploy.md: which ids)")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--print-freq", type=int, metavar="BATCHES",
+                        help="batches between progress lines when the log is not a terminal (default: ten per pass)")
+    parser.add_argument("--use-deterministic-algorithms", "--deterministic", dest="deterministic", action="store_true",
+                        help="deterministic kernels only (torch.use_deterministic_algorithms) for the passes")
     add_debug_argument(parser)
     return parser
 
