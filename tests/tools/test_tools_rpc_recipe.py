@@ -278,3 +278,16 @@ def test_predict_csv_counts_equal_the_receipts(trained, tmp_path):
         assert [int(v) for v in row[1:-1]] == [counts.get(k, 0) for k in range(1, len(model) + 1)]
         assert int(row[-1]) == on_disk["total_items"] == sum(counts.values())
     assert sum(int(row[-1]) for row in rows) > 0  # not a table of zeros that would match anything
+
+
+def test_predict_no_per_image_writes_the_same_table_and_nothing_per_image(trained, tmp_path):
+    # a folder of thousands of trays: the CSV alone (and summary.json), the same counts as with the files
+    predict(trained, tmp_path / "full", "--score-threshold", "0.0", "--csv", tmp_path / "full.csv")
+    out = tmp_path / "lean"
+    receipts = predict(trained, out, "--score-threshold", "0.0", "--csv", tmp_path / "lean.csv", "--no-per-image")
+    assert (tmp_path / "lean.csv").read_text() == (tmp_path / "full.csv").read_text()
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+    assert len(json.loads((out / "summary.json").read_text())["done"]) == len(receipts) > 0
+    proc = run_tool("predict.py", trained[1], trained[0] / "test2019", "--output-dir", tmp_path / "o", "--device", "cpu",
+                    "--no-per-image", check=False)  # with nothing else asked for, it would write nothing
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--no-per-image" in proc.stderr

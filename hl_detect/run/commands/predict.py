@@ -11,7 +11,9 @@ above --min-score, original pixels, with category_id, product and supercategory)
 <name>.receipt.json (product x count, each line with its boxes and scores) and
 <name>.receipt.txt. summary.json lists the images done and those skipped. --csv PATH adds
 one table of every image's counts (a column per product, in the model's order, and the
-total), written row by row as the images are done. A name whose
+total), written row by row as the images are done; with --no-per-image it (and/or
+--coco-results) is all that is written besides summary.json, for folders of thousands of
+trays. A name whose
 outputs would meet another's (summary.jpg's summary.json, tray.receipt.jpg's tray.receipt.json
 beside tray.jpg's) is changed (summary_jpg, tray_receipt; hl_detect/output_names.py); each
 <name>.json names its image.
@@ -35,7 +37,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from ..cli import add_debug_argument, help_layout
-from ...errors import MissingFileError, main_guard
+from ...errors import ConfigError, MissingFileError, main_guard
 from ...checkout.counting import COUNT_RULES
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -63,6 +65,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--image-ids", metavar="ANN_FILE",
                         help="with --coco-results: take image ids from this COCO annotation file (by file_name)")
     parser.add_argument("--csv", help="also a CSV: one row per image, its count of each product and the total")
+    parser.add_argument("--no-per-image", dest="per_image", action="store_false",
+                        help="with --csv or --coco-results: no per-image files (JSON, receipts, pictures) and a "
+                             "progress line every 100 images instead of each receipt, for large folders")
     parser.add_argument("--device", default="auto")
     add_debug_argument(parser)
     return parser
@@ -137,19 +142,27 @@ def coco_image_ids(args, images, names) -> dict[str, int] | None:
     return dict(zip(names, ids))
 
 
+def _receipt(prediction, categories, counting, name) -> dict:
+    """The image's items, counted as the run's checkout metrics count them."""
+    from ...checkout.receipt import make_receipt
+
+    receipt = make_receipt(prediction, categories, counting.threshold, image=name,
+                           count_rule=counting.count_rule, agnostic_iou=counting.agnostic_iou)
+    receipt["threshold_source"] = counting.source
+    return receipt
+
+
 def _write_outputs(args, base: Path, path, name, image, prediction, categories, counting) -> dict:
     """One image's detections JSON, receipt (JSON and text) and picture; returns the receipt."""
     from ...checkout.picture import render_receipt_picture, save_receipt_picture
-    from ...checkout.receipt import format_receipt, make_receipt
+    from ...checkout.receipt import format_receipt
 
     h0, w0 = image.shape[:2]
     base.parent.mkdir(parents=True, exist_ok=True)
     detections = detections_json(prediction, categories, args.min_score)
     Path(f"{base}.json").write_text(json.dumps({"image": str(path), "name": name, "width": w0, "height": h0,
                                                 "detections": detections}, indent=1))
-    receipt = make_receipt(prediction, categories, counting.threshold, image=name,
-                           count_rule=counting.count_rule, agnostic_iou=counting.agnostic_iou)
-    receipt["threshold_source"] = counting.source
+    receipt = _receipt(prediction, categories, counting, name)
     Path(f"{base}.receipt.json").write_text(json.dumps(receipt, indent=1))
     Path(f"{base}.receipt.txt").write_text(format_receipt(receipt))
     if args.pictures:
@@ -169,6 +182,10 @@ def main(args: argparse.Namespace) -> list[dict]:
     from ..load import load_run, select_device
 
     check_unit_interval(score_threshold=args.score_threshold, agnostic_iou=args.agnostic_iou)
+    per_image = getattr(args, "per_image", True)
+    if not per_image and not (args.csv or args.coco_results):
+        raise ConfigError("--no-per-image leaves nothing to write without --csv or --coco-results",
+                          hint="add --csv counts.csv (one row per image) or --coco-results results.json")
     images = list_images(args.inputs, args.recursive)  # a mistyped path fails before the model loads
     names = output_names(images, PER_IMAGE, reserved=[SUMMARY])
     image_ids = coco_image_ids(args, images, names)  # so is a results path or an annotation file that cannot work
@@ -194,14 +211,20 @@ def main(args: argparse.Namespace) -> list[dict]:
                 skipped.append({"image": str(path), "reason": error.problem})
                 print(f"[predict] skipped {path}: {error.problem}")
                 continue
-            receipt = _write_outputs(args, out_dir / name, path, name, image, prediction, categories, counting)
+            if per_image:
+                receipt = _write_outputs(args, out_dir / name, path, name, image, prediction, categories, counting)
+            else:  # the counts alone: what the CSV needs, no file per image
+                receipt = _receipt(prediction, categories, counting, name)
             if image_ids is not None:
                 results += coco_results([image_ids[name]] * len(prediction["scores"]), prediction["labels"].numpy(),
                                         prediction["scores"].numpy(), prediction["boxes"].numpy(), category_ids)[0]
             if table is not None:
                 table.add(path, receipt)
             receipts.append(receipt)
-            print(format_receipt(receipt))
+            if per_image:
+                print(format_receipt(receipt))
+            elif len(receipts) % 100 == 0:
+                print(f"[predict] {len(receipts) + len(skipped)}/{len(images)} images")
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {"done": [r["image"] for r in receipts], "skipped": skipped, "counting": counting.describe()}
     if image_ids is not None:
@@ -209,8 +232,8 @@ def main(args: argparse.Namespace) -> list[dict]:
         summary["coco_image_ids"] = image_ids
         print(f"[predict] {len(results)} detections -> {args.coco_results} (COCO results)")
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1))
-    what = "pictures, " if args.pictures else ""
-    print(f"[predict] {len(receipts)} of {len(images)} images -> {out_dir} ({what}detections JSON, receipts)"
+    what = (("pictures, " if args.pictures else "") + "detections JSON, receipts") if per_image else SUMMARY
+    print(f"[predict] {len(receipts)} of {len(images)} images -> {out_dir} ({what})"
           + (f"; counts per image -> {args.csv}" if args.csv else ""))
     if skipped:
         print(f"[predict] {len(skipped)} unreadable image(s) skipped; listed in {out_dir / SUMMARY}")
