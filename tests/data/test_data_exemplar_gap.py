@@ -54,3 +54,26 @@ def test_check_dataset_says_a_split_is_exemplars(exemplars, capsys):
     assert out.count("single-product exemplars") == 1 and "Learning from exemplars" in out
     assert check("--kind", "rpc", "--root", str(exemplars.root), "--split", "test") == 0
     assert "exemplars" not in capsys.readouterr().out  # trays: nothing to say
+
+
+def test_rpc_config_with_copy_paste_trains_on_composed_trays(exemplars):
+    # configs/rpc.yaml as README's "trays composed on the fly" line runs it, on an RPC-shaped folder
+    cfg = load_config([dataset_config_path("rpc")], [f"data.root={exemplars.root}", "data.copy_paste=true"])
+    train, test = build_datasets(cfg)
+    assert describe_split("train", train) is None  # the trays are composed: no gap to report
+    _, target = train[0]
+    assert len(target["boxes"]) >= 2  # a tray of several pasted products, not one exemplar
+    assert len(test) == SMALL["num_test"]
+
+
+@pytest.mark.slow  # a one-step training run in a subprocess
+def test_train_log_says_the_gap_once(exemplars, tmp_path):
+    from tiny_runs import TINY_OVERRIDES, run_tool
+
+    run = tmp_path / "run"
+    overrides = [o for o in TINY_OVERRIDES if not o.startswith("data.options.")] + \
+        [f"data.options.{k}={v}" for k, v in SMALL.items()] + ["max_steps_per_epoch=1", "prediction_pictures=0"]
+    proc = run_tool("train_det.py", "--dataset", "demo_checkout_exemplars", "--data-root", exemplars.root,
+                    "--output-dir", run, "--no-progress", "--epochs", "1", *[a for o in overrides for a in ("--set", o)])
+    for log in (proc.stdout, (run / "train.log").read_text()):
+        assert log.count("[data] exemplar gap") == 1 and "tools/synthesize_checkout.py" in log
