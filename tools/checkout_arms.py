@@ -9,7 +9,8 @@
 Each --arm is LABEL=FOLDER, FOLDER holding seed<k>/metrics.json (tools/train_det.py, or one
 arm of tools/compare_losses.py). Prints mean ± 95 % CI over seeds of cAcc, mCIoU, box
 accuracy (coverage) and AP50 at each run's own checkout settings, train minutes, and with
---bound each arm's share of that arm's cAcc (hl_detect/studies/checkout_arms.py).
+--bound each arm's share of that arm's cAcc (hl_detect/studies/checkout_arms.py). --seeds
+keeps only those seeds' runs, e.g. the held-out seeds of a recipe tuned on others.
 """
 import argparse
 import json
@@ -27,6 +28,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--arm", action="append", required=True, metavar="LABEL=FOLDER")
     parser.add_argument("--bound", help="label of the upper-bound arm (its cAcc share is reported)")
     parser.add_argument("--output", help="write OUTPUT.md and OUTPUT.json too")
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        help="only these seeds' runs (e.g. those no design choice was tuned on); default: all")
     add_debug_argument(parser)
     return parser
 
@@ -43,7 +46,7 @@ def main(args) -> str:
             raise ConfigError(f"--arm {spec!r}: no folder {folder}")
         arms.append(ArmRuns(label, Path(folder)))
     try:
-        table, summary = checkout_arms_table(arms, args.bound)
+        table, summary = checkout_arms_table(arms, args.bound, args.seeds)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     print(table)

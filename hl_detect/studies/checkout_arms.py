@@ -14,7 +14,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from ..stats import mean_ci
 from ..tables import markdown_table
@@ -29,11 +29,15 @@ class ArmRuns:
     folder: Path
 
 
-def seed_metrics(folder: Path) -> dict[int, dict]:
-    """{seed: {metric name: value in %, "minutes": train minutes}} of every finished seed."""
+def seed_metrics(folder: Path, seeds: Optional[Iterable[int]] = None) -> dict[int, dict]:
+    """{seed: {metric name: value in %, "minutes": train minutes}} of every finished seed (of
+    ``seeds`` only, when given: e.g. the seeds no design choice was tuned on)."""
     out = {}
+    wanted = None if seeds is None else set(seeds)
     for path in sorted(Path(folder).glob("seed*/metrics.json")):
         seed = int(path.parent.name[len("seed"):])
+        if wanted is not None and seed not in wanted:
+            continue
         data = json.loads(path.read_text())
         final = data["final"]
         row = {}
@@ -77,10 +81,12 @@ def recovered_share(arm: dict[int, dict], bound: dict[int, dict]) -> dict:
             "paired": mean_ci(ratios), "seeds": seeds}
 
 
-def checkout_arms_table(arms: list[ArmRuns], bound: Optional[str] = None) -> tuple[str, dict]:
+def checkout_arms_table(arms: list[ArmRuns], bound: Optional[str] = None,
+                        seeds: Optional[Iterable[int]] = None) -> tuple[str, dict]:
     """(markdown table, JSON-able summary) of ``arms``; ``bound`` is the label of the upper-bound
-    arm the others' share of cAcc is measured against."""
-    per_arm = {arm.label: seed_metrics(arm.folder) for arm in arms}
+    arm the others' share of cAcc is measured against; ``seeds``: only those runs."""
+    seeds = None if seeds is None else list(seeds)
+    per_arm = {arm.label: seed_metrics(arm.folder, seeds) for arm in arms}
     if bound is not None and bound not in per_arm:
         raise ValueError(f"the bound {bound!r} is none of the arms {sorted(per_arm)}")
     header = ["arm", "seeds", "cAcc", "mCIoU", "box accuracy (coverage)", "AP50", "train min", "wall min"]

@@ -70,3 +70,15 @@ def test_the_tool_writes_both_files_and_refuses_a_missing_folder(tmp_path):
     assert (out.parent / "table.md").read_text() == proc.stdout and json.loads((out.parent / "table.json").read_text())
     proc = run_tool("checkout_arms.py", "--arm", f"x={tmp_path / 'nowhere'}", check=False)
     assert proc.returncode == 2 and "no folder" in proc.stdout + proc.stderr
+
+
+def test_seeds_keeps_only_the_held_out_runs(tmp_path):
+    for seed, cacc in enumerate([0.9, 0.9, 0.2, 0.4]):  # seeds 0, 1 tuned on: left out
+        write_run(tmp_path / "b", seed, cacc)
+    for seed in range(4):
+        write_run(tmp_path / "c", seed, 0.5)
+    _, summary = checkout_arms_table([ArmRuns("b", tmp_path / "b"), ArmRuns("c", tmp_path / "c")], bound="c",
+                                     seeds=[2, 3])
+    assert summary["b"]["seeds"] == [2, 3] and summary["c"]["seeds"] == [2, 3]
+    assert summary["b"]["metrics"]["cAcc"]["mean"] == pytest.approx(30.0)
+    assert summary["b"]["share_of_bound_cAcc"]["paired"]["values"] == pytest.approx([40.0, 80.0])
