@@ -49,6 +49,12 @@ def main(args) -> str:
         table, summary = checkout_arms_table(arms, args.bound, args.seeds)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    if args.seeds:
+        for label, entry in summary.items():
+            missing = sorted(set(args.seeds) - set(entry["seeds"]))
+            if missing:
+                print(f"[arms] {label}: no finished run for seed(s) {', '.join(map(str, missing))}; "
+                      "its row has the others", file=sys.stderr)
     print(table)
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)

@@ -120,7 +120,6 @@ def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -
     """Evaluate ``opts.checkpoint`` as ``opts`` says; returns the result dict it also writes."""
     from ..checkout.settings import check_unit_interval
     from ..evaluation.coco_results import check_results_path
-    from ..engine.reproducibility import reproducible
     from .load import load_run, select_device
     from .val_set import check_given_files
 
@@ -130,10 +129,9 @@ def evaluate_checkpoint(opts: EvalOptions, say: Callable[[str], None] = print) -
     check_given_files(opts)  # a mistyped path: now, not after the checkpoint loaded (or failed to)
     timer = PhaseTimer()
     device = select_device(opts.device)
-    with reproducible(deterministic=opts.deterministic):
-        with timer.phase("loading"):
-            model, cfg, categories = load_run(opts.checkpoint, device)
-        return evaluate_model(model, cfg, categories, device, opts, say, timer)
+    with timer.phase("loading"):
+        model, cfg, categories = load_run(opts.checkpoint, device)
+    return evaluate_model(model, cfg, categories, device, opts, say, timer)
 
 
 def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions,
@@ -142,7 +140,18 @@ def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions
     the report goes to ``opts.output_dir``, else to the folder of ``opts.checkpoint``.
 
     Where the time went (``timer``'s phases: loading, data, evaluation, validation, sweep,
-    report) ends the log as a ``[time]`` block and is in the report under ``timing``."""
+    report) ends the log as a ``[time]`` block and is in the report under ``timing``. With
+    ``opts.deterministic`` the passes use deterministic kernels only; the report's
+    ``deterministic_algorithms`` says whether they did."""
+    from ..engine.reproducibility import reproducible
+
+    with reproducible(deterministic=opts.deterministic):
+        return _evaluate_model(model, cfg, categories, device, opts, say, timer)
+
+
+def _evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions, say, timer) -> dict:
+    import torch
+
     from ..checkout.selection import select_on_val
     from ..checkout.products import till_categories
     from ..checkout.settings import check_unit_interval, checkout_settings, image_levels
@@ -199,6 +208,7 @@ def evaluate_model(model, cfg: dict, categories: list, device, opts: EvalOptions
         record = thresholds_record(result["checkout"]["selection"], counting.count_rule, val.name,
                                    till_categories(categories))
         write_text_atomic(out_dir / THRESHOLDS_FILE, json.dumps(record, indent=1))
+    result["deterministic_algorithms"] = torch.are_deterministic_algorithms_enabled()
     with timer.phase("report"):
         say(format_table(result))
     # read before the report's own write (milliseconds), so the file can carry it

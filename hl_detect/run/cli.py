@@ -54,7 +54,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", "--data-path", dest="data_root", help="dataset root (overrides data.root)")
     parser.add_argument("-j", "--workers", type=int, help="data loader processes")
     parser.add_argument("--print-freq", type=int, metavar="STEPS",
-                        help="steps between logged training scalars (log_every)")
+                        help="steps between progress lines off a terminal ([train], and [eval] batch lines), "
+                             "TensorBoard's training scalars and HL gradient-ratio measurements (log_every)")
     parser.add_argument("--image-size", type=int, metavar="S",
                         help="input size for data and model together (input_size): S x S, or shorter side S "
                              "where the config keeps the aspect ratio; --set input_size=[MIN,MAX] for both sides")

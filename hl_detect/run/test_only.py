@@ -45,5 +45,6 @@ def _evaluate_weights(args: argparse.Namespace) -> dict:
     model = build_model_from_config(cfg, len(categories)).to(device)
     opts = EvalOptions(checkpoint="", device=cfg["device"], batch_size=cfg["batch_size"], workers=cfg["data"]["workers"],
                        max_images=cfg["max_eval_images"], no_progress=args.no_progress,
+                       print_freq=getattr(args, "print_freq", None), deterministic=bool(cfg.get("deterministic")),
                        output_dir=args.output_dir or cfg.get("output_dir") or default_output_dir(cfg))
     return evaluate_model(model, cfg, categories, device, opts)

@@ -72,11 +72,13 @@ def _minutes_cell(stat: dict, seeds: int) -> str:
 
 
 def recovered_share(arm: dict[int, dict], bound: dict[int, dict]) -> dict:
-    """{"of_means", "paired": mean_ci of per-seed ratios, "seeds"} of cAcc, in %."""
+    """{"of_means", "paired": mean_ci of per-seed ratios, "seeds"} of cAcc, in %, both over the
+    seeds the two arms share."""
     seeds = sorted(set(arm) & set(bound))
     ratios = [100.0 * arm[s]["cAcc"] / bound[s]["cAcc"] for s in seeds if bound[s]["cAcc"] > 0]
-    a = mean_ci(r["cAcc"] for r in arm.values())["mean"]
-    b = mean_ci(r["cAcc"] for r in bound.values())["mean"]
+    # both means over the shared seeds: a bound with more seeds must not move an arm's share
+    a = mean_ci(arm[s]["cAcc"] for s in seeds)["mean"]
+    b = mean_ci(bound[s]["cAcc"] for s in seeds)["mean"]
     return {"of_means": 100.0 * a / b if b and not math.isnan(b) else float("nan"),
             "paired": mean_ci(ratios), "seeds": seeds}
 

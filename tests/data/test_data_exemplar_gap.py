@@ -61,6 +61,8 @@ def test_rpc_config_with_copy_paste_trains_on_composed_trays(exemplars):
     cfg = load_config([dataset_config_path("rpc")], [f"data.root={exemplars.root}", "data.copy_paste=true"])
     train, test = build_datasets(cfg)
     assert describe_split("train", train) is None  # the trays are composed: no gap to report
+    exemplars_only, _ = build_datasets(load_config([dataset_config_path("rpc")], [f"data.root={exemplars.root}"]))
+    assert describe_split("train", exemplars_only).startswith("[data] exemplar gap")  # the same folder without it
     _, target = train[0]
     assert len(target["boxes"]) >= 2  # a tray of several pasted products, not one exemplar
     assert len(test) == SMALL["num_test"]

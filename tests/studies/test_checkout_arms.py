@@ -43,6 +43,7 @@ def test_only_common_seeds_are_paired(tmp_path):
     write_run(tmp_path / "c", 1, 0.6)
     share = recovered_share(seed_metrics(tmp_path / "b"), seed_metrics(tmp_path / "c"))
     assert share["seeds"] == [1] and share["paired"]["values"] == pytest.approx([100.0])
+    assert share["of_means"] == pytest.approx(100.0)  # seed 1's 60 over 60, not the arm's mean over both seeds
 
 
 def test_a_resumed_run_is_left_out_of_the_minutes(tmp_path):

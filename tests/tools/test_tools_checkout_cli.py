@@ -59,9 +59,10 @@ def test_print_freq_spaces_the_eval_lines(tiny_run, tmp_path):
 
     assert batch_lines(every_batch) == ["1/4", "2/4", "3/4", "4/4"]
     assert batch_lines(every_other) == ["2/4", "4/4"]
-    # the deterministic kernels change no number on the CPU
+    # the flag reached torch for the passes, and the deterministic kernels change no number on the CPU
     a = json.loads((tmp_path / "a" / "eval_test.json").read_text())
     b = json.loads((tmp_path / "b" / "eval_test.json").read_text())
+    assert a["deterministic_algorithms"] is True and b["deterministic_algorithms"] is False
     assert a["mAP50_area"] == b["mAP50_area"] and a["box_accuracy"] == b["box_accuracy"]
 
 

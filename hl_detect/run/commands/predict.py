@@ -223,7 +223,7 @@ def main(args: argparse.Namespace) -> list[dict]:
             receipts.append(receipt)
             if per_image:
                 print(format_receipt(receipt))
-            elif len(receipts) % 100 == 0:
+            elif (len(receipts) + len(skipped)) % 100 == 0:
                 print(f"[predict] {len(receipts) + len(skipped)}/{len(images)} images")
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {"done": [r["image"] for r in receipts], "skipped": skipped, "counting": counting.describe()}
