@@ -152,8 +152,8 @@ def _receipt(prediction, categories, counting, name) -> dict:
     return receipt
 
 
-def _write_outputs(args, base: Path, path, name, image, prediction, categories, counting) -> dict:
-    """One image's detections JSON, receipt (JSON and text) and picture; returns the receipt."""
+def _write_outputs(args, base: Path, path, name, image, prediction, categories, receipt) -> None:
+    """One image's detections JSON, receipt (JSON and text) and picture."""
     from ...checkout.picture import render_receipt_picture, save_receipt_picture
     from ...checkout.receipt import format_receipt
 
@@ -162,12 +162,10 @@ def _write_outputs(args, base: Path, path, name, image, prediction, categories, 
     detections = detections_json(prediction, categories, args.min_score)
     Path(f"{base}.json").write_text(json.dumps({"image": str(path), "name": name, "width": w0, "height": h0,
                                                 "detections": detections}, indent=1))
-    receipt = _receipt(prediction, categories, counting, name)
     Path(f"{base}.receipt.json").write_text(json.dumps(receipt, indent=1))
     Path(f"{base}.receipt.txt").write_text(format_receipt(receipt))
     if args.pictures:
         save_receipt_picture(render_receipt_picture(image, receipt), Path(f"{base}.{args.format}"), args.format)
-    return receipt
 
 
 def main(args: argparse.Namespace) -> list[dict]:
@@ -211,10 +209,9 @@ def main(args: argparse.Namespace) -> list[dict]:
                 skipped.append({"image": str(path), "reason": error.problem})
                 print(f"[predict] skipped {path}: {error.problem}")
                 continue
-            if per_image:
-                receipt = _write_outputs(args, out_dir / name, path, name, image, prediction, categories, counting)
-            else:  # the counts alone: what the CSV needs, no file per image
-                receipt = _receipt(prediction, categories, counting, name)
+            receipt = _receipt(prediction, categories, counting, name)
+            if per_image:  # else the counts alone: what the CSV needs, no file per image
+                _write_outputs(args, out_dir / name, path, name, image, prediction, categories, receipt)
             if image_ids is not None:
                 results += coco_results([image_ids[name]] * len(prediction["scores"]), prediction["labels"].numpy(),
                                         prediction["scores"].numpy(), prediction["boxes"].numpy(), category_ids)[0]
