@@ -50,10 +50,28 @@ def init_distributed(device_type: str) -> tuple[bool, int]:
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if device_type == "cuda":
         torch.cuda.set_device(local_rank)
+    global _owned_group
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+        _owned_group = True
     dist.barrier()
     return True, local_rank
+
+
+_owned_group = False  # init_distributed created the process group (not a caller): it ends it too
+
+
+def shutdown_distributed() -> None:
+    """Destroy the process group init_distributed created, while Python is still whole.
+
+    Left to interpreter exit, gloo's worker threads are torn down after Python's finalization
+    has begun, and a rank can die with SIGABRT ("terminate called without an active
+    exception") after a run that succeeded; torchrun then reports the run as failed. A group a
+    caller created is the caller's to destroy."""
+    global _owned_group
+    if _owned_group and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+    _owned_group = False
 
 
 def barrier() -> None:

@@ -79,7 +79,10 @@ def run_training(cfg: dict, resume: Optional[str] = None, progress: bool = True,
     refused unless ``overwrite`` (run_folder.py). A resume checks ``cfg`` against the
     checkpoint's config; ``allow_config_change`` lets it differ (resume_config.py)."""
     with reproducible(cfg.get("threads"), bool(cfg.get("deterministic"))):
-        return _run_training(cfg, resume, progress, overwrite, allow_config_change)
+        try:
+            return _run_training(cfg, resume, progress, overwrite, allow_config_change)
+        finally:  # under torchrun: end the process group now, not in Python's exit (distributed.py)
+            dist_utils.shutdown_distributed()
 
 
 def _run_training(cfg: dict, resume: Optional[str], progress: bool, overwrite: bool, allow_config_change: bool) -> dict:
