@@ -37,6 +37,9 @@ def all_reduce_max_(tensor: torch.Tensor, group=None) -> torch.Tensor:
     return tensor
 
 
+_owned_group = False  # init_distributed created the process group (not a caller): shutdown_distributed ends it
+
+
 def init_distributed(device_type: str) -> tuple[bool, int]:
     """Join the process group torchrun describes (RANK, WORLD_SIZE, LOCAL_RANK).
 
@@ -45,20 +48,17 @@ def init_distributed(device_type: str) -> tuple[bool, int]:
     """
     import os
 
+    global _owned_group
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) < 2:
         return False, 0
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if device_type == "cuda":
         torch.cuda.set_device(local_rank)
-    global _owned_group
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
         _owned_group = True
     dist.barrier()
     return True, local_rank
-
-
-_owned_group = False  # init_distributed created the process group (not a caller): it ends it too
 
 
 def shutdown_distributed() -> None:
