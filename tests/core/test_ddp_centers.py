@@ -1,6 +1,5 @@
 """Centers under torch.distributed (2 gloo processes on CPU) equal one process on the global batch."""
 import os
-import socket
 
 import pytest
 import torch
@@ -8,6 +7,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from hl_detect import HypersphereLoss, convert_to_hypersphere
+from local_ports import free_port
 
 STEPS, ROIS, DIM, CLASSES = 3, 12, 8, 5
 
@@ -18,12 +18,6 @@ def global_batch(step):
     labels = torch.randint(0, CLASSES + 1, (2 * ROIS,), generator=g)
     labels[ROIS:] = labels[ROIS:].clamp(max=3)  # rank 1 never sees classes 4, 5: they must still agree
     return features, labels
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def worker(rank, port, out_dir):

@@ -6,19 +6,13 @@ this once under torchrun. shutdown_distributed ends the group init_distributed c
 leaves alone a group the caller created.
 """
 import os
-import socket
 
 import pytest
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from hl_detect import distributed as dist_utils
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from local_ports import free_port
 
 
 def worker(rank, port, caller_port, out_dir):

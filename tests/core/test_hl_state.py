@@ -2,7 +2,6 @@
 DDP broadcasts, dtype casts, torch.compile, lr warm-up on resume, revert of margin losses."""
 import math
 import os
-import socket
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from hl_detect import HypersphereLoss, convert_to_hypersphere, revert_to_torchvi
 from hl_detect.losses import ASoftmaxLoss, CenterLoss, NormalizedLinear, class_sums, hypersphere_penalty, update_centers
 
 from test_roi_heads import mobilenet, run_train
+from local_ports import free_port
 
 
 def step_inputs(seed, rois=24, dim=16, classes=4):
@@ -169,12 +169,6 @@ def test_old_checkpoint_without_per_class_counts_loads():
 
 
 # 4. DDP: a checkpoint loaded on rank 0 and broadcast by DDP ----------------------------------------------
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class _Holder(nn.Module):
     def __init__(self):
