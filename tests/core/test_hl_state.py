@@ -300,7 +300,7 @@ def test_revert_restores_a_linear_classifier_that_loads_stock_weights(name):
     torch.testing.assert_close(cls_score.weight.detach(), direction)
     assert torch.count_nonzero(cls_score.bias) == 0
     model.load_state_dict(stock.state_dict())  # strict: torchvision's layout again
-    assert math.isfinite(float(cls_score.weight.sum()))
+    assert math.isfinite(float(cls_score.weight.detach().sum()))
 
 
 # 2b. counting optimizer steps under accumulation --------------------------------------------------------
