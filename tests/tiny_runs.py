@@ -7,7 +7,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 # loss=hl: the tool tests need detections from a 2-step model, and CosFace's scaled logits (the
-# demo's cosface+hl, s = 64) leave every box of such a model under the 0.02 score threshold.
+# demo's cosface, s = 64) leave every box of such a model under the 0.02 score threshold.
 TINY_OVERRIDES = [
     "loss=hl",
     "data.options.num_train=8", "data.options.num_test=4", "data.options.image_size=128",

@@ -73,7 +73,7 @@ _CHECKPOINT_HINT = ("give a run folder that holds a checkpoint.pt, or the file i
 
 
 def _did_you_mean_path(path: Path) -> str:
-    """A "; did you mean runs/demo_cosface+hl_tiny_seed0?" for the first part of ``path`` that is missing."""
+    """A "; did you mean runs/demo_cosface_tiny_seed0?" for the first part of ``path`` that is missing."""
     missing = path
     while missing.parent != missing and not missing.parent.exists():
         missing = missing.parent

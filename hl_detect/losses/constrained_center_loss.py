@@ -14,7 +14,8 @@ This is exactly the hypersphere loss with phi = 0 (eq. 15 reduces to the batch s
 beta = 0 (no separation term, eq. 16) and eps = 0 (no dead zone, eq. 11), so it reuses
 ``HypersphereLoss``: its buffers, DDP all-reduce of the class sums and warm start. The
 warm start (``warmup_steps``, CE only) is kept so that CCL runs the same schedule as HL.
-Defaults r = 40, lambda = 0.002 are HL's, so a comparison isolates the center rule.
+Defaults r = 40, lambda = 0.002 are the paper's HL values. The penalty is eq. 7's square,
+pinned (``power=2``) so that HL's quartic default does not change CCL.
 The term is reported as ``loss_center``.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ class ConstrainedCenterLoss(HypersphereLoss):
         # eq. 7 divides by the m foreground samples; kept as it was when HL's default moved to "elements"
         super().__init__(num_classes, feature_dim, radius=radius, weight=weight, beta=0.0, epsilon=0.0, phi=0.0,
                          warmup_steps=warmup_steps, update_every=1, background_center=False,
-                         normalize_by="foreground")
+                         normalize_by="foreground", power=2)
 
     def extra_losses(self, features: Tensor, labels: Tensor, rois_per_image=None) -> dict[str, Tensor]:
         losses = super().extra_losses(features, labels, rois_per_image)

@@ -21,10 +21,10 @@ from ..convert import convert_to_hypersphere, revert_to_torchvision
 
 # label -> (loss name, options): the forms README's "How we read the paper" compares
 FORMS: dict[str, tuple[str, dict]] = {
-    "hl square, elements, lambda 0.002 (our default)": ("hl", {"power": 2, "normalize_by": "elements", "weight": 0.002}),
+    "hl square, elements, lambda 0.002 (eq. 17 as printed)": ("hl", {"power": 2, "normalize_by": "elements", "weight": 0.002}),
     "hl square, foreground, lambda 0.002 (eq. 17's text)": ("hl", {"power": 2, "normalize_by": "foreground", "weight": 0.002}),
     "hl quartic, elements, lambda 0.002": ("hl", {"power": 4, "normalize_by": "elements", "weight": 0.002}),
-    "hl quartic, elements, lambda 0.003": ("hl", {"power": 4, "normalize_by": "elements", "weight": 0.003}),
+    "hl quartic, elements, lambda 0.003 (our default)": ("hl", {"power": 4, "normalize_by": "elements", "weight": 0.003}),
     "hl_authors_code (quartic, per-image centers, lambda 0.003)": ("hl_authors_code", {}),
 }
 

@@ -93,7 +93,8 @@ def test_module_option_config_path_and_bad_values():
     out = loss.extra_losses(f.float(), y)["loss_hypersphere"]
     expected = hypersphere_penalty(f.float(), y, loss.centers, loss.dead_zone, loss.weight, normalize_by="elements", power=4)
     torch.testing.assert_close(out, expected)
-    assert HypersphereLoss(4, 6).power == 2  # eq. 17 as printed stays the default
+    default = HypersphereLoss(4, 6)  # the authors' quartic at their lambda: protocol 2's choice (configs/base.yaml)
+    assert (default.power, default.weight, default.normalize_by) == (4, 0.003, "elements")
     with pytest.raises(ValueError, match="power"):
         HypersphereLoss(4, 6, power=3)
     with pytest.raises(ValueError, match="power"):

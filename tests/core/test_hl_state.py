@@ -44,7 +44,8 @@ def test_validation_pass_changes_no_state_and_runs_no_collective(guard, monkeypa
     with guard():
         values = [loss.extra_losses(f, y)["loss_hypersphere"] for _ in range(3)]
     assert same_state(before, snapshot(loss))
-    expected = hypersphere_penalty(f.detach(), y, loss.centers, loss.dead_zone, loss.weight, normalize_by=loss.normalize_by)
+    expected = hypersphere_penalty(f.detach(), y, loss.centers, loss.dead_zone, loss.weight, normalize_by=loss.normalize_by,
+                                   power=loss.power)
     assert all(v.item() == pytest.approx(expected.item(), rel=1e-6) for v in values)
 
 
@@ -77,7 +78,7 @@ def test_validation_pass_through_the_detector(batch):
 # 2. gradient accumulation --------------------------------------------------------------------------------
 
 def test_two_forwards_then_one_backward_use_each_forwards_centers():
-    loss = HypersphereLoss(4, 16, normalize_by="foreground").train()
+    loss = HypersphereLoss(4, 16, normalize_by="foreground", power=2).train()  # the square's closed-form gradient
     (f1, y1), (f2, y2) = step_inputs(0), step_inputs(1)
     l1 = loss.extra_losses(f1, y1)["loss_hypersphere"]
     c1 = loss.centers.clone()

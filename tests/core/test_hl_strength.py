@@ -47,7 +47,8 @@ def test_module_option_and_bad_value():
     loss = HypersphereLoss(4, 6, normalize_by="elements").train()
     assert "normalize_by=elements" in repr(loss)
     out = loss.extra_losses(features, labels)["loss_hypersphere"]
-    expected = hypersphere_penalty(features, labels, loss.centers, loss.dead_zone, loss.weight, normalize_by="elements")
+    expected = hypersphere_penalty(features, labels, loss.centers, loss.dead_zone, loss.weight, normalize_by="elements",
+                                   power=4)  # the module's default
     torch.testing.assert_close(out, expected)
     with pytest.raises(ValueError, match="normalize_by"):
         HypersphereLoss(4, 6, normalize_by="batch")

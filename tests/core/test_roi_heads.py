@@ -75,8 +75,8 @@ def test_penalty_uses_the_sampled_rois(batch):
     labels = torch.cat(labels)
     centers = heads.cls_loss.centers
     fg = labels > 0
-    # the default normalization (the authors' code): divided by 2 * (all sampled RoIs) * d
-    expected = ((f[fg] - centers[labels[fg] - 1]) ** 2).sum() / (2 * f.numel())
+    # the default form (the authors' code): ||f - c||^4, divided by 2 * (all sampled RoIs) * d
+    expected = (((f[fg] - centers[labels[fg] - 1]) ** 2).sum(1) ** 2).sum() / (2 * f.numel())
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-7)
 
 

@@ -1,4 +1,5 @@
-"""Export keeps a margin model's scores: cosface+hl (the demo's loss) through TorchScript and
+"""Export keeps a margin model's scores: cosface+hl (the checkout demo's loss; the
+20-class demo trains its logit part, CosFace) through TorchScript and
 ONNX gives the trained model's detections.
 
 A margin loss's classifier computes s * cos(theta), the cosine of normalized features and

@@ -8,7 +8,8 @@ def test_dataset_configs_resolve_with_paper_settings():
     for name in ("voc0712", "rpc"):
         cfg = read_config_file(dataset_config_path(name))
         hl = cfg["loss_options"]["hl"]
-        assert (hl["radius"], hl["weight"], hl["beta"], hl["epsilon"], hl["phi"]) == (40.0, 0.002, 0.1, 0.05, 0.99)
+        assert (hl["radius"], hl["beta"], hl["epsilon"], hl["phi"]) == (40.0, 0.1, 0.05, 0.99)  # the paper's
+        assert (hl["weight"], hl["power"]) == (0.003, 4)  # the authors' code: protocol 2's choice
         assert cfg["lr"] == 1e-4 and cfg["lr_gamma"] == 0.6 and cfg["lr_step_epochs"] == 10
         assert cfg["epochs"] == 100 and cfg["warmup_epochs"] == 5
         assert cfg["data"]["resize"]["image_size"] == 600 and cfg["loss"] == "hl"

@@ -110,14 +110,14 @@ def test_a_split_section_may_hold_any_data_key_checked_as_one(tmp_path):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["loss_options.weight=0"], "no loss is called 'weight'; did you mean 'loss_options.hl.weight'"),
+    (["loss=hl", "loss_options.weight=0"], "no loss is called 'weight'; did you mean 'loss_options.hl.weight'"),  # the chosen loss's key first
     (["loss_options.hl.radiuss=3"], "unknown key 'loss_options.hl.radiuss' (hl takes no 'radiuss'); "
                                     "did you mean 'loss_options.hl.radius'"),
-    (["loss_options.cosface.scal=3"], "did you mean 'loss_options.cosface.scale'"),  # not the chosen loss: still checked
-    (["loss_options.hl.radius=0"], "loss_options.hl: hypersphere loss: radius r must be > 0"),
-    (["loss_options.hl.epsilon=1"], "epsilon must be in [0, 1)"),
-    (["loss_options.hl.weight=.nan"], "must be finite numbers"),
-    (["loss_options.hl.phi=1"], "phi must be in [0, 1)"),
+    (["loss=hl", "loss_options.cosface.scal=3"], "did you mean 'loss_options.cosface.scale'"),  # not the chosen loss: still checked
+    (["loss=hl", "loss_options.hl.radius=0"], "loss_options.hl: hypersphere loss: radius r must be > 0"),
+    (["loss=hl", "loss_options.hl.epsilon=1"], "epsilon must be in [0, 1)"),
+    (["loss=hl", "loss_options.hl.weight=.nan"], "must be finite numbers"),
+    (["loss=hl", "loss_options.hl.phi=1"], "phi must be in [0, 1)"),
     (["loss=arcface", "loss_options.arcface.margin=4"], "loss_options.arcface: the angular margin must be in [0, pi)"),
     (["loss=cosface+hl", "loss_options.hl.weight=-1"], "loss_options.hl: hypersphere loss: weight (lambda)"),  # the part whose options are wrong
 ])

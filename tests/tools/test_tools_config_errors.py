@@ -15,20 +15,21 @@ import pytest
 from test_tools_errors import clean_error
 from tiny_runs import run_tool
 
-# name -> (tool, arguments after the tool's own, text the error line must hold)
+# name -> (tool, arguments after the tool's own, text the error line must hold). The hl cases
+# name --loss hl: only the chosen loss's values are checked (the demo trains cosface).
 TRAIN = {
     "epochs_text": (["--set", "epochs=abc"], "epochs='abc': must be an integer"),
     "lr_text": (["--set", "lr=fast"], "lr='fast': must be a finite number"),
     "lr_negative": (["--lr", "-1"], "lr=-1.0: must be > 0"),
     "batch_size_zero": (["--batch-size", "0"], "batch_size=0: must be >= 1"),
     "epochs_negative": (["--epochs", "-1"], "epochs=-1: must be >= 1"),
-    "hl_radius_zero": (["--set", "loss_options.hl.radius=0"], "loss_options.hl: hypersphere loss: radius r must be > 0"),
-    "hl_epsilon_negative": (["--set", "loss_options.hl.epsilon=-0.1"], "epsilon must be in [0, 1)"),
-    "hl_epsilon_one": (["--set", "loss_options.hl.epsilon=1"], "epsilon must be in [0, 1)"),
-    "hl_weight_negative": (["--set", "loss_options.hl.weight=-1"], "weight (lambda) must be >= 0"),
-    "hl_weight_nan": (["--set", "loss_options.hl.weight=nan"], "weight=nan must be finite numbers"),
+    "hl_radius_zero": (["--loss", "hl", "--set", "loss_options.hl.radius=0"], "loss_options.hl: hypersphere loss: radius r must be > 0"),
+    "hl_epsilon_negative": (["--loss", "hl", "--set", "loss_options.hl.epsilon=-0.1"], "epsilon must be in [0, 1)"),
+    "hl_epsilon_one": (["--loss", "hl", "--set", "loss_options.hl.epsilon=1"], "epsilon must be in [0, 1)"),
+    "hl_weight_negative": (["--loss", "hl", "--set", "loss_options.hl.weight=-1"], "weight (lambda) must be >= 0"),
+    "hl_weight_nan": (["--loss", "hl", "--set", "loss_options.hl.weight=nan"], "weight=nan must be finite numbers"),
     # once accepted and ignored: the key belongs one level down
-    "loss_option_misplaced": (["--set", "loss_options.weight=0"], "did you mean 'loss_options.hl.weight'"),
+    "loss_option_misplaced": (["--loss", "hl", "--set", "loss_options.weight=0"], "did you mean 'loss_options.hl.weight'"),
     "workers_negative": (["--set", "data.workers=-2"], "data.workers=-2: must be >= 0"),
     "hl_option_typo": (["--set", "loss_options.hl.radiuss=30"],
                        "unknown key 'loss_options.hl.radiuss' (hl takes no 'radiuss'); did you mean 'loss_options.hl.radius'"),

@@ -1,6 +1,6 @@
 """Evaluate a checkpoint on a split: AP@0.5 (VOC07 11-point and area), COCO AP, box accuracy.
 
-    python tools/eval_det.py runs/demo_cosface+hl_tiny_seed0                    # the run's test split
+    python tools/eval_det.py runs/demo_cosface_tiny_seed0                       # the run's test split
     python tools/eval_det.py runs/voc0712_hl_c4_seed0/checkpoint.pt --split voc07_test
     python tools/eval_det.py RUN --checkout --sweep                     # + checkout thresholds chosen on val
     python tools/eval_det.py RUN --checkout --count-rule agnostic --agnostic-iou 0.6

@@ -1,7 +1,7 @@
 """Export a trained model for deployment: a stock torchvision detector as TorchScript or ONNX.
 
-    python tools/export.py runs/demo_cosface+hl_tiny_seed0 --format onnx --output model.onnx
-    python tools/export.py runs/demo_cosface+hl_tiny_seed0/checkpoint.pt --format torchscript --output model.pt
+    python tools/export.py runs/demo_cosface_tiny_seed0 --format onnx --output model.onnx
+    python tools/export.py runs/demo_cosface_tiny_seed0/checkpoint.pt --format torchscript --output model.pt
 
 The model is loaded as eval_det.py loads it, reverted to stock torchvision (the hypersphere
 loss's training state is left behind), and written on the CPU. Beside it, <output>.json

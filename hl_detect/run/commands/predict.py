@@ -1,6 +1,6 @@
 """Run a checkpoint on images: receipts, detections JSON and pictures a person can read.
 
-    python tools/predict.py runs/demo_cosface+hl_tiny_seed0 data/synthetic_20/JPEGImages/000401.jpg
+    python tools/predict.py runs/demo_cosface_tiny_seed0 data/synthetic_20/JPEGImages/000401.jpg
     python tools/predict.py RUN path/to/folder --recursive --output-dir out/
     python tools/predict.py RUN trays/ --thresholds RUN/checkout_thresholds.json --no-pictures
 

@@ -4,11 +4,11 @@
     python tools/train_det.py --dataset voc0712        # Pascal VOC 07+12 -> VOC2007 test (Table VIII)
     python tools/train_det.py --dataset rpc --loss softmax --head c4
     torchrun --nproc_per_node=8 tools/train_det.py --dataset voc0712 --amp
-    python tools/train_det.py --resume runs/demo_cosface+hl_tiny_seed0      # exact, after Ctrl-C or kill -9
+    python tools/train_det.py --resume runs/demo_cosface_tiny_seed0         # exact, after Ctrl-C or kill -9
     python tools/train_det.py --overwrite                           # start the demo over in its old folder
     python tools/train_det.py --deterministic --threads 2 --set checkpoint_every_minutes=5
     python tools/train_det.py --dataset voc0712 --model fasterrcnn_resnet50_fpn --weights COCO_V1  # fine-tune COCO's
-    python tools/train_det.py --resume runs/demo_cosface+hl_tiny_seed0 --test-only                    # evaluate, no training
+    python tools/train_det.py --resume runs/demo_cosface_tiny_seed0 --test-only                       # evaluate, no training
 
 Any config key can be overridden: ``--set lr=2e-4 --set loss_options.hl.weight=0.01``.
 torchvision's references/detection/train.py flags work too (--data-path, --model, -b, -j,
@@ -45,7 +45,7 @@ def main(args: argparse.Namespace) -> dict:
 
     if args.resume and not Path(args.resume).exists():  # say so before the data loads
         raise MissingFileError(f"--resume {args.resume}: no such run folder or checkpoint",
-                               hint="give the folder of an interrupted run (it holds checkpoint.pt), e.g. --resume runs/demo_cosface+hl_tiny_seed0")
+                               hint="give the folder of an interrupted run (it holds checkpoint.pt), e.g. --resume runs/demo_cosface_tiny_seed0")
     if args.test_only:
         from ..test_only import run_test_only
 
